@@ -1,0 +1,37 @@
+# Developer commands. `make run` and `make test` set everything up on first use.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup run test lint typecheck check bench clean
+
+$(STAMP): pyproject.toml
+	@echo "==> creating $(VENV) and installing Loom with all extras (first run only)"
+	@test -d $(VENV) || $(PY) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --upgrade pip
+	@$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+setup: $(STAMP) ## create .venv and install everything
+
+run: $(STAMP) ## run the store example on SQLite: Swagger at http://127.0.0.1:8000/docs
+	@cd examples/store && ../../$(BIN)/python -m loom.cli run config/api.yaml --host 127.0.0.1 --port 8000
+
+test: $(STAMP) ## the whole test suite (PostgreSQL/Redis tests run when the servers are reachable)
+	@$(BIN)/python scripts/test.py $(ARGS)
+
+lint: $(STAMP)
+	@$(BIN)/ruff check src tests examples benchmarks
+	@$(BIN)/ruff format --check src tests examples benchmarks
+
+typecheck: $(STAMP)
+	@$(BIN)/mypy
+
+check: lint typecheck test
+
+bench: $(STAMP) ## benchmark suite (Loom vs hand-written FastAPI vs raw asyncpg)
+	@$(BIN)/python -m benchmarks.run $(ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,128 @@
+"""Decoding request payloads into commands, remembering which fields were sent.
+
+One :class:`CommandCodec` is built per command type at start-up; decoding is then a
+JSON parse, a key normalisation (snake_case and camelCase both accepted) and one
+``msgspec.convert`` into the client-visible part of the command.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from loom.core.command._command import Command, set_fields_set
+from loom.core.command._types import COMPUTED, INTERNAL, field_role
+from loom.core.errors import ValidationError
+from loom.core.validation import from_msgspec
+
+__all__ = ["CommandCodec", "codec_for"]
+
+_json_decoder = msgspec.json.Decoder()
+
+
+class CommandCodec:
+    """Decodes dicts or JSON bytes into ``command_type`` and records ``fields_set``."""
+
+    __slots__ = (
+        "command_type",
+        "hidden",
+        "hidden_defaults",
+        "input_type",
+        "key_map",
+        "py_names",
+    )
+
+    def __init__(self, command_type: type[msgspec.Struct]) -> None:
+        self.command_type = command_type
+        fields = msgspec.structs.fields(command_type)
+        self.hidden = tuple(f.name for f in fields if field_role(f.type) in (INTERNAL, COMPUTED))
+        self.hidden_defaults: dict[str, Any] = {}
+        for f in fields:
+            if f.name in self.hidden:
+                if f.default is not msgspec.NODEFAULT:
+                    self.hidden_defaults[f.name] = f.default
+                elif f.default_factory is not msgspec.NODEFAULT:
+                    self.hidden_defaults[f.name] = f.default_factory
+                else:
+                    self.hidden_defaults[f.name] = None
+        visible = [f for f in fields if f.name not in self.hidden]
+        self.key_map: dict[str, str] = {}
+        self.py_names: dict[str, str] = {}
+        for f in visible:
+            self.key_map[f.name] = f.encode_name
+            self.key_map[f.encode_name] = f.encode_name
+            self.py_names[f.encode_name] = f.name
+        if self.hidden:
+            self.input_type: type[msgspec.Struct] = msgspec.defstruct(
+                f"{command_type.__name__}Input",
+                [
+                    (f.name, f.type)
+                    if f.default is msgspec.NODEFAULT and f.default_factory is msgspec.NODEFAULT
+                    else (
+                        f.name,
+                        f.type,
+                        f.default
+                        if f.default is not msgspec.NODEFAULT
+                        else msgspec.field(default_factory=f.default_factory),
+                    )
+                    for f in visible
+                ],
+                kw_only=True,
+                rename={f.name: f.encode_name for f in visible},
+                module=command_type.__module__,
+            )
+        else:
+            self.input_type = command_type
+
+    def decode_json(self, raw: bytes) -> msgspec.Struct:
+        if not raw.strip():
+            raise ValidationError.single(None, "request body is required")
+        try:
+            data = _json_decoder.decode(raw)
+        except msgspec.DecodeError:
+            raise ValidationError.single(None, "request body is not valid JSON") from None
+        return self.decode(data)
+
+    def decode(self, data: Any) -> msgspec.Struct:
+        if isinstance(data, msgspec.Struct):
+            data = msgspec.structs.asdict(data)
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            raise ValidationError.single(None, "request body must be a JSON object")
+        key_map = self.key_map
+        normalised: dict[str, Any] = {}
+        for key, value in data.items():
+            wire = key_map.get(key) if isinstance(key, str) else None
+            if wire is not None:
+                normalised[wire] = value
+        try:
+            obj = msgspec.convert(normalised, self.input_type)
+        except msgspec.ValidationError as exc:
+            raise from_msgspec(exc) from None
+        py_names = self.py_names
+        sent = frozenset(py_names[k] for k in normalised)
+        if self.hidden:
+            values = msgspec.structs.asdict(obj)
+            for name, default in self.hidden_defaults.items():
+                values[name] = default() if callable(default) else default
+            obj = self.command_type(**values)
+        set_fields_set(obj, sent)
+        return obj
+
+    def json_schema_type(self) -> type[msgspec.Struct]:
+        """The type whose schema describes what a client may send."""
+        return self.input_type
+
+
+_CODECS: dict[type, CommandCodec] = {}
+
+
+def codec_for(command_type: type[msgspec.Struct]) -> CommandCodec:
+    codec = _CODECS.get(command_type)
+    if codec is None:
+        codec = _CODECS[command_type] = CommandCodec(command_type)
+    return codec
+
+

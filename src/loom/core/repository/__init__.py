@@ -1,0 +1,1 @@
+"""Repositories: the abstract contracts (``abc``) and their adapters (``sqlalchemy``)."""

@@ -1,0 +1,194 @@
+"""The engine, its connections, and the SQLAlchemy unit of work."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from loom.core.repository.sqlalchemy._errors import translate
+from loom.core.repository.sqlalchemy._table import metadata as default_metadata
+from loom.core.uow import UnitOfWork, _reset_current, _set_current, current_unit_of_work
+
+__all__ = ["Database", "SQLAlchemyUnitOfWork"]
+
+
+class SQLAlchemyUnitOfWork(UnitOfWork):
+    """A transaction on one connection, opened lazily on the first statement."""
+
+    __slots__ = ("_transaction", "connection", "database")
+
+    def __init__(self, database: Database) -> None:
+        super().__init__()
+        self.database = database
+        self.connection: AsyncConnection | None = None
+        self._transaction: Any = None
+
+    async def open(self) -> AsyncConnection:
+        if self.connection is None:
+            try:
+                conn = await self.database.connect()
+                self._transaction = await conn.begin()
+            except Exception as exc:
+                raise translate(exc, self.database.metadata) from exc
+            self.connection = conn
+        return self.connection
+
+    async def _finish(self, commit: bool) -> None:
+        conn, self.connection = self.connection, None
+        if conn is None:
+            return
+        try:
+            if commit:
+                await self._transaction.commit()
+            else:
+                await self._transaction.rollback()
+        finally:
+            self._transaction = None
+            await conn.close()
+
+
+class Database:
+    """An async engine configured the way Loom needs on each backend.
+
+    SQLite gets foreign keys switched on for every connection (so ``ON DELETE``
+    actions are enforced), WAL journaling for file databases and a busy timeout;
+    PostgreSQL gets a connect timeout so an outage fails fast instead of hanging.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        echo: bool = False,
+        pool_size: int | None = None,
+        max_overflow: int | None = None,
+        pool_pre_ping: bool = False,
+        pool_timeout: float = 10.0,
+        connect_timeout: float = 5.0,
+        statement_timeout_ms: int | None = None,
+        metadata: sa.MetaData | None = None,
+    ) -> None:
+        self.url = make_url(url)
+        self.metadata = metadata if metadata is not None else default_metadata
+        self.dialect = self.url.get_backend_name()
+        kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": pool_pre_ping}
+        connect_args: dict[str, Any] = {}
+        if self.dialect == "sqlite":
+            connect_args["timeout"] = 30
+            self._memory = self.url.database in (None, "", ":memory:")
+            if self._memory:
+                from sqlalchemy.pool import StaticPool
+
+                kwargs["poolclass"] = StaticPool
+        else:
+            self._memory = False
+            kwargs["pool_timeout"] = pool_timeout
+            if pool_size is not None:
+                kwargs["pool_size"] = pool_size
+            if max_overflow is not None:
+                kwargs["max_overflow"] = max_overflow
+            if self.dialect == "postgresql":
+                connect_args["timeout"] = connect_timeout
+                connect_args["command_timeout"] = (
+                    statement_timeout_ms / 1000 if statement_timeout_ms else 30
+                )
+                settings: dict[str, str] = {"application_name": "loom"}
+                connect_args["server_settings"] = settings
+        kwargs["connect_args"] = connect_args
+        self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
+        self._connect_timeout = connect_timeout
+        # An in-memory SQLite database is one shared connection: serialise units of work.
+        self._memory_lock: asyncio.Lock | None = asyncio.Lock() if self._memory else None
+        if self.dialect == "sqlite":
+            self._configure_sqlite()
+
+    def _configure_sqlite(self) -> None:
+        memory = self._memory
+
+        @event.listens_for(self.engine.sync_engine, "connect")
+        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+            # Take transaction control away from pysqlite so BEGIN/COMMIT are ours.
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            if not memory:
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        @event.listens_for(self.engine.sync_engine, "begin")
+        def _on_begin(conn: Any) -> None:
+            conn.exec_driver_sql("BEGIN")
+
+    async def connect(self) -> AsyncConnection:
+        return await asyncio.wait_for(self.engine.connect(), timeout=self._connect_timeout + 5)
+
+    @asynccontextmanager
+    async def begin(self) -> AsyncIterator[UnitOfWork]:
+        """One transaction for the block; nested ``begin`` calls join the outer one."""
+        active = current_unit_of_work()
+        if isinstance(active, SQLAlchemyUnitOfWork) and active.database is self:
+            active.depth += 1
+            try:
+                yield active
+            finally:
+                active.depth -= 1
+            return
+        uow = SQLAlchemyUnitOfWork(self)
+        token = _set_current(uow)
+        lock = self._memory_lock
+        if lock is not None:
+            await lock.acquire()
+        try:
+            try:
+                yield uow
+            except BaseException:
+                try:
+                    await uow._finish(commit=False)
+                except Exception:  # the original error matters more than a failed rollback
+                    pass
+                raise
+            try:
+                await uow._finish(commit=True)
+            except Exception as exc:
+                raise translate(exc, self.metadata) from exc
+        finally:
+            _reset_current(token)
+            if lock is not None:
+                lock.release()
+        await uow.run_after_commit()
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[AsyncConnection]:
+        """The active unit of work's connection, or a short transaction of its own."""
+        active = current_unit_of_work()
+        if isinstance(active, SQLAlchemyUnitOfWork) and active.database is self:
+            yield await active.open()
+            return
+        async with self.begin() as uow:
+            assert isinstance(uow, SQLAlchemyUnitOfWork)
+            yield await uow.open()
+
+    async def create_all(self) -> None:
+        """Create the tables that do not exist yet (existing ones are left alone)."""
+        async with self.engine.begin() as conn:
+            await conn.run_sync(self.metadata.create_all)
+
+    async def drop_all(self) -> None:
+        async with self.engine.begin() as conn:
+            await conn.run_sync(self.metadata.drop_all)
+
+    async def ping(self) -> None:
+        async with self.engine.connect() as conn:
+            await conn.execute(sa.text("SELECT 1"))
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

@@ -1,0 +1,93 @@
+"""Driver errors -> framework errors. No SQL or driver text reaches a client."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
+
+from loom.core.errors import Conflict, LoomError, ServiceUnavailable, ValidationError
+
+__all__ = ["translate"]
+
+_SQLITE_UNIQUE = re.compile(r"UNIQUE constraint failed: (?P<cols>[\w., ]+)")
+_SQLITE_NOT_NULL = re.compile(r"NOT NULL constraint failed: \w+\.(?P<col>\w+)")
+
+
+def _pg_error(exc: sa_exc.DBAPIError) -> Any:
+    orig = exc.orig
+    cause = getattr(orig, "__cause__", None)
+    return cause if getattr(cause, "sqlstate", None) else orig
+
+
+def _constraint_columns(metadata: sa.MetaData, name: str | None) -> list[str]:
+    if not name:
+        return []
+    for table in metadata.tables.values():
+        for constraint in table.constraints:
+            if constraint.name == name:
+                return [c.key for c in constraint.columns]  # type: ignore[attr-defined]
+        for index in table.indexes:
+            if index.name == name:
+                return [c.key for c in index.columns]  # type: ignore[attr-defined]
+    return []
+
+
+def translate(exc: BaseException, metadata: sa.MetaData, op: str = "") -> BaseException:
+    """The framework error for ``exc``, or ``exc`` itself when it is a real bug."""
+    if isinstance(exc, LoomError):
+        return exc
+    if isinstance(exc, sa_exc.IntegrityError):
+        return _integrity(exc, metadata, op)
+    if isinstance(exc, sa_exc.DataError):
+        return ValidationError.single(None, "a value is out of range or has the wrong format")
+    if isinstance(exc, sa_exc.DBAPIError):
+        message = str(exc.orig).lower()
+        if exc.connection_invalidated or isinstance(
+            exc, (sa_exc.OperationalError, sa_exc.InterfaceError)
+        ):
+            if "locked" in message:
+                return ServiceUnavailable("the database is busy; retry the request")
+            return ServiceUnavailable("the database is unavailable")
+        sqlstate = str(getattr(_pg_error(exc), "sqlstate", "") or "")
+        if sqlstate.startswith(("08", "57P")):
+            return ServiceUnavailable("the database is unavailable")
+        if sqlstate.startswith("22"):
+            return ValidationError.single(None, "a value is out of range or has the wrong format")
+        return exc
+    if isinstance(exc, (ConnectionError, OSError, asyncio.TimeoutError, TimeoutError)):
+        return ServiceUnavailable("the database is unavailable")
+    if isinstance(exc, sa_exc.TimeoutError):
+        return ServiceUnavailable("no database connection available in time")
+    return exc
+
+
+def _integrity(exc: sa_exc.IntegrityError, metadata: sa.MetaData, op: str) -> LoomError:
+    text = str(exc.orig)
+    pg = _pg_error(exc)
+    sqlstate = str(getattr(pg, "sqlstate", "") or "")
+    constraint = getattr(pg, "constraint_name", None)
+    column = getattr(pg, "column_name", None)
+    m = _SQLITE_UNIQUE.search(text)
+    if m or sqlstate == "23505":
+        cols = (
+            [c.strip().split(".")[-1] for c in m.group("cols").split(",")]
+            if m
+            else _constraint_columns(metadata, constraint)
+        )
+        what = ", ".join(cols) or "a unique field"
+        return Conflict(f"a record with the same {what} already exists", fields=cols)
+    if "FOREIGN KEY" in text or sqlstate == "23503":
+        cols = _constraint_columns(metadata, constraint)
+        if op == "delete" or "still referenced" in text.lower():
+            return Conflict("the record is still referenced by other records", fields=cols)
+        what = ", ".join(cols) or "a reference"
+        return Conflict(f"{what} refers to a record that does not exist", fields=cols)
+    nn = _SQLITE_NOT_NULL.search(text)
+    if nn or sqlstate == "23502":
+        col = nn.group("col") if nn else column
+        return ValidationError.single(col, "field cannot be null")
+    return Conflict("the change conflicts with existing data")

@@ -1,0 +1,331 @@
+"""``RepositorySQLAlchemy``: CRUD and list queries on SQLAlchemy Core.
+
+Statements for the common operations are built once per model and reused (so
+SQLAlchemy's compiled cache always hits), and rows become model structs through a
+generated constructor: no ORM identity map, no intermediate dicts.
+"""
+
+from __future__ import annotations
+
+import typing
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar, Generic, TypeVar
+
+import msgspec
+import sqlalchemy as sa
+
+from loom.core.errors import ValidationError
+from loom.core.model import ModelInfo, model_info
+from loom.core.model._write import INT64_MAX, INT64_MIN, prepare_create, prepare_patch
+from loom.core.repository.abc.query import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    CursorResult,
+    FilterGroup,
+    FilterOp,
+    FilterSpec,
+    PageResult,
+    PaginationMode,
+    QuerySpec,
+)
+from loom.core.repository.cursor import CursorCodec, query_signature
+from loom.core.repository.sqlalchemy._database import Database
+from loom.core.repository.sqlalchemy._errors import translate
+from loom.core.repository.sqlalchemy._query import (
+    compile_filters,
+    keyset_predicate,
+    resolve_sort,
+)
+from loom.core.repository.sqlalchemy._table import table_for
+
+__all__ = ["RepositorySQLAlchemy", "row_factory"]
+
+M = TypeVar("M")
+Id = TypeVar("Id")
+
+_MISSING = object()
+
+
+def row_factory(info: ModelInfo, names: Sequence[str]) -> Callable[[Sequence[Any]], Any]:
+    """``row -> Model(a=row[0], b=row[1], ...)``, generated once per column list."""
+    args = ", ".join(f"{name}=row[{i}]" for i, name in enumerate(names))
+    source = f"def make(row):\n    return Model({args})\n"
+    namespace: dict[str, Any] = {"Model": info.model}
+    exec(compile(source, f"<loom row factory {info.name}>", "exec"), namespace)  # noqa: S102
+    return namespace["make"]  # type: ignore[no-any-return]
+
+
+class _Plan:
+    """Everything about a model that does not change between calls."""
+
+    def __init__(self, info: ModelInfo) -> None:
+        self.info = info
+        self.table = table = table_for(info.model)
+        self.names = [c.name for c in info.columns.values()]
+        self.columns = [table.c[n] for n in self.names]
+        self.pk = table.c[info.pk.name]
+        self.make = row_factory(info, self.names)
+        self.select = sa.select(*self.columns)
+        self.get = self.select.where(self.pk == sa.bindparam("_loom_pk"))
+        self.insert = sa.insert(table).returning(*self.columns)
+        self.update = (
+            sa.update(table).where(self.pk == sa.bindparam("_loom_pk")).returning(*self.columns)
+        )
+        self.delete = sa.delete(table).where(self.pk == sa.bindparam("_loom_pk"))
+        self.count = sa.select(sa.func.count()).select_from(table)
+        self.pk_type = info.pk.python_type
+
+
+def _plan_for(info: ModelInfo) -> _Plan:
+    plan = info.extras.get("sa_plan")
+    if plan is None:
+        plan = info.extras["sa_plan"] = _Plan(info)
+    return plan  # type: ignore[no-any-return]
+
+
+class RepositorySQLAlchemy(Generic[M, Id]):
+    """The default repository of a model.
+
+    Subclass it to add queries or to adjust CRUD, and register the subclass with
+    ``@repository_for(Model, contract=Proto)``; the generic arguments name the model::
+
+        class ProductRepository(RepositorySQLAlchemy[Product, int]): ...
+    """
+
+    model: ClassVar[type[Any]]
+    default_cursor_secret: ClassVar[str] = "loom-default-cursor-secret"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for base in getattr(cls, "__orig_bases__", ()):
+            if typing.get_origin(base) is RepositorySQLAlchemy:
+                arg = typing.get_args(base)[0]
+                if isinstance(arg, type):
+                    cls.model = arg
+
+    def __init__(
+        self,
+        database: Database,
+        model: type[M] | None = None,
+        *,
+        cursor_secret: str | None = None,
+    ) -> None:
+        target = model if model is not None else getattr(type(self), "model", None)
+        if target is None:
+            raise TypeError(
+                f"{type(self).__name__} does not know its model: subclass "
+                "RepositorySQLAlchemy[Model, Id] or pass model="
+            )
+        self.model = target
+        self.database = database
+        self.info = model_info(target)
+        self._plan = _plan_for(self.info)
+        self._cursors = CursorCodec(cursor_secret or self.default_cursor_secret)
+        self.profile_loader: Any = None
+
+    # -- plumbing ---------------------------------------------------------------------
+
+    @property
+    def table(self) -> sa.Table:
+        return self._plan.table
+
+    async def _run(self, stmt: Any, params: Any = None, op: str = "") -> sa.CursorResult[Any]:
+        try:
+            async with self.database.connection() as conn:
+                return await conn.execute(stmt, params)
+        except Exception as exc:
+            translated = translate(exc, self.database.metadata, op)
+            if translated is exc:
+                raise
+            raise translated from exc
+
+    def _coerce_id(self, id: Any) -> Any:
+        pk_type = self._plan.pk_type
+        if type(id) is pk_type:
+            value = id
+        else:
+            try:
+                value = msgspec.convert(id, pk_type, strict=False)
+            except (msgspec.ValidationError, TypeError):
+                return _MISSING
+        if pk_type is int and not (INT64_MIN <= value <= INT64_MAX):
+            return _MISSING
+        return value
+
+    async def _with_profile(self, items: list[Any], profile: str) -> list[Any]:
+        if profile == "default" or not items:
+            self._check_profile(profile)
+            return items
+        self._check_profile(profile)
+        if self.profile_loader is None:
+            return items
+        return await self.profile_loader.load(self, items, profile)  # type: ignore[no-any-return]
+
+    def _check_profile(self, profile: str) -> None:
+        if profile != "default" and profile not in self.info.profiles():
+            raise ValidationError.single(
+                "profile",
+                f"unknown profile {profile!r} for {self.info.name}; "
+                f"allowed: {', '.join(self.info.profiles())}",
+            )
+
+    # -- CRUD -------------------------------------------------------------------------
+
+    async def create(self, data: msgspec.Struct | Mapping[str, Any]) -> M:
+        values = prepare_create(self.info, data)
+        result = await self._run(self._plan.insert, values, "create")
+        return self._plan.make(result.one())  # type: ignore[no-any-return]
+
+    async def get_by_id(self, id: Id, profile: str = "default") -> M | None:
+        key = self._coerce_id(id)
+        if key is _MISSING:
+            self._check_profile(profile)
+            return None
+        result = await self._run(self._plan.get, {"_loom_pk": key})
+        row = result.first()
+        if row is None:
+            self._check_profile(profile)
+            return None
+        item = self._plan.make(row)
+        if profile != "default":
+            return (await self._with_profile([item], profile))[0]  # type: ignore[no-any-return]
+        return item  # type: ignore[no-any-return]
+
+    async def update(self, id: Id, patch: msgspec.Struct | Mapping[str, Any]) -> M | None:
+        values = prepare_patch(self.info, patch)
+        key = self._coerce_id(id)
+        if key is _MISSING:
+            return None
+        if not values:
+            return await self.get_by_id(key)
+        values["_loom_pk"] = key
+        result = await self._run(self._plan.update, values, "update")
+        row = result.first()
+        return self._plan.make(row) if row is not None else None  # type: ignore[no-any-return]
+
+    async def delete(self, id: Id) -> bool:
+        key = self._coerce_id(id)
+        if key is _MISSING:
+            return False
+        result = await self._run(self._plan.delete, {"_loom_pk": key}, "delete")
+        return bool(result.rowcount)
+
+    async def count(self, filters: FilterGroup | None = None) -> int:
+        stmt = self._plan.count
+        where = compile_filters(self.info, self._plan.table, filters)
+        if where is not None:
+            stmt = stmt.where(where)
+        result = await self._run(stmt)
+        return int(result.scalar_one())
+
+    async def exists_by(self, field: str, value: Any) -> bool:
+        where = compile_filters(
+            self.info,
+            self._plan.table,
+            FilterGroup(filters=(FilterSpec(field=field, op=FilterOp.EQ, value=value),)),
+        )
+        stmt = sa.select(sa.literal(1)).select_from(self._plan.table).where(where).limit(1)  # type: ignore[arg-type]
+        result = await self._run(stmt)
+        return result.first() is not None
+
+    async def list_by(self, field: str, values: Sequence[Any]) -> list[M]:
+        """Every row whose ``field`` is one of ``values`` (used for batched loading)."""
+        if not values:
+            return []
+        col = self.info.column(field)
+        if col is None:
+            raise ValidationError.single(field, f"unknown field {field!r}")
+        stmt = self._plan.select.where(self._plan.table.c[col.name].in_(list(values)))
+        result = await self._run(stmt.order_by(self._plan.pk))
+        make = self._plan.make
+        return [make(r) for r in result.all()]
+
+    # -- lists ------------------------------------------------------------------------
+
+    async def list_with_query(
+        self, query: QuerySpec, profile: str = "default"
+    ) -> PageResult[M] | CursorResult[M]:
+        self._check_profile(profile)
+        limit = query.limit if query.limit is not None else DEFAULT_LIMIT
+        if not 1 <= limit <= MAX_LIMIT:
+            raise ValidationError.single("limit", f"limit must be between 1 and {MAX_LIMIT}")
+        plan = self._plan
+        where = compile_filters(self.info, plan.table, query.filters)
+        keys = resolve_sort(self.info, plan.table, query.sort)
+        order: list[Any] = [part for key in keys for part in key.order_by()]
+        if query.pagination is PaginationMode.CURSOR:
+            return await self._list_cursor(query, profile, limit, where, keys, order)
+        page = query.page if query.page is not None else 1
+        if page < 1:
+            raise ValidationError.single("page", "page must be 1 or greater")
+        offset = (page - 1) * limit
+        if offset > 2**53:
+            raise ValidationError.single("page", "page is too large")
+        total = sa.func.count().over().label("_loom_total")
+        stmt = sa.select(*plan.columns, total)
+        if where is not None:
+            stmt = stmt.where(where)
+        stmt = stmt.order_by(*order).limit(limit).offset(offset)
+        rows = (await self._run(stmt)).all()
+        if rows:
+            total_count = int(rows[0][-1])
+        elif page == 1:
+            total_count = 0
+        else:
+            count_stmt = plan.count if where is None else plan.count.where(where)
+            total_count = int((await self._run(count_stmt)).scalar_one())
+        make = plan.make
+        items = await self._with_profile([make(r) for r in rows], profile)
+        return PageResult(
+            items=items,
+            total_count=total_count,
+            page=page,
+            limit=limit,
+            has_next=offset + len(rows) < total_count,
+        )
+
+    async def _list_cursor(
+        self,
+        query: QuerySpec,
+        profile: str,
+        limit: int,
+        where: Any,
+        keys: list[Any],
+        order: list[Any],
+    ) -> CursorResult[M]:
+        plan = self._plan
+        signature = query_signature(
+            self.info.table, [k.signature() for k in keys], query.filters
+        )
+        stmt = plan.select
+        conditions = [where] if where is not None else []
+        if query.cursor:
+            raw = self._cursors.decode(query.cursor, signature)
+            if len(raw) != len(keys):
+                raise ValidationError.single("after", "invalid or expired cursor")
+            values = []
+            for key, value in zip(keys, raw, strict=True):
+                if value is None:
+                    values.append(None)
+                    continue
+                try:
+                    values.append(msgspec.convert(value, key.col.python_type, strict=False))
+                except msgspec.ValidationError:
+                    raise ValidationError.single("after", "invalid or expired cursor") from None
+            conditions.append(keyset_predicate(keys, values))
+        if conditions:
+            stmt = stmt.where(*conditions)
+        stmt = stmt.order_by(*order).limit(limit + 1)
+        rows = (await self._run(stmt)).all()
+        has_next = len(rows) > limit
+        rows = rows[:limit]
+        make = plan.make
+        items = [make(r) for r in rows]
+        next_cursor = None
+        if has_next and items:
+            last = items[-1]
+            next_cursor = self._cursors.encode(
+                signature, msgspec.to_builtins([getattr(last, k.col.name) for k in keys])
+            )
+        items = await self._with_profile(items, profile)
+        return CursorResult(items=items, next_cursor=next_cursor, has_next=has_next)

@@ -1,0 +1,84 @@
+"""Units of work: one transaction per use-case execution, shared by nested calls.
+
+The core only knows this protocol and a context variable holding the active unit;
+the SQLAlchemy adapter implements it on an ``AsyncConnection``. Hooks registered with
+:meth:`UnitOfWork.after_commit` run only once the transaction has committed, which is
+how a job dispatched inside a use case is never sent for a rolled-back write.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any, Protocol
+
+__all__ = [
+    "NullUnitOfWorkFactory",
+    "UnitOfWork",
+    "UnitOfWorkFactory",
+    "current_unit_of_work",
+]
+
+AfterCommit = Callable[[], Awaitable[Any] | Any]
+
+
+class UnitOfWork:
+    """State of one unit of work; adapters subclass it to hold their connection."""
+
+    __slots__ = ("_after_commit", "depth")
+
+    def __init__(self) -> None:
+        self._after_commit: list[AfterCommit] = []
+        self.depth = 0
+
+    def after_commit(self, hook: AfterCommit) -> None:
+        self._after_commit.append(hook)
+
+    async def run_after_commit(self) -> None:
+        hooks, self._after_commit = self._after_commit, []
+        for hook in hooks:
+            result = hook()
+            if hasattr(result, "__await__"):
+                await result
+
+
+_current: contextvars.ContextVar[UnitOfWork | None] = contextvars.ContextVar(
+    "loom_unit_of_work", default=None
+)
+
+
+def current_unit_of_work() -> UnitOfWork | None:
+    return _current.get()
+
+
+class UnitOfWorkFactory(Protocol):
+    def begin(self) -> Any:
+        """An async context manager: commit on success, roll back on error."""
+        ...
+
+
+class NullUnitOfWorkFactory:
+    """For repositories without transactions (in-memory): still runs after-commit hooks."""
+
+    @asynccontextmanager
+    async def begin(self) -> AsyncIterator[UnitOfWork]:
+        active = _current.get()
+        if active is not None:
+            yield active
+            return
+        uow = UnitOfWork()
+        token = _current.set(uow)
+        try:
+            yield uow
+        finally:
+            _current.reset(token)
+        await uow.run_after_commit()
+
+
+def _set_current(uow: UnitOfWork | None) -> contextvars.Token[UnitOfWork | None]:
+    return _current.set(uow)
+
+
+def _reset_current(token: contextvars.Token[UnitOfWork | None]) -> None:
+    _current.reset(token)
