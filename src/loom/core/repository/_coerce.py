@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import typing
 from typing import Any
 
 import msgspec
 
 from loom.core.errors import ValidationError
 from loom.core.model import ColumnInfo, ModelInfo
+from loom.core.model._write import INT64_MAX, INT64_MIN
 from loom.core.repository.abc.query import FilterOp, FilterSpec
 
-__all__ = ["coerce_filter_value", "resolve_column"]
+__all__ = ["coerce_filter_value", "coerce_value", "normalise_spec", "resolve_column"]
 
 
 def resolve_column(info: ModelInfo, name: str, *, purpose: str) -> ColumnInfo:
@@ -23,19 +25,49 @@ def resolve_column(info: ModelInfo, name: str, *, purpose: str) -> ColumnInfo:
     return col
 
 
-def _coerce_one(col: ColumnInfo, value: Any, field: str) -> Any:
+def coerce_value(col: ColumnInfo, value: Any, field: str) -> Any:
+    """``value`` converted to the column's type; a 422 naming ``field`` when it does not fit.
+
+    Integers outside the 64-bit range the columns store are rejected here, before a
+    driver sees them (SQLite raises a bare ``OverflowError`` for them).
+    """
     if value is None:
         return None
     try:
-        return msgspec.convert(value, col.python_type, strict=False)
+        converted = msgspec.convert(value, col.python_type, strict=False)
     except msgspec.ValidationError:
         tname = getattr(col.python_type, "__name__", str(col.python_type))
         raise ValidationError.single(field, f"expected a value of type {tname}") from None
+    if (
+        type(converted) is int
+        and col.python_type is int
+        and not INT64_MIN <= converted <= INT64_MAX
+    ):
+        raise ValidationError.single(field, "integer out of range")
+    return converted
+
+
+def _structured(t: Any) -> bool:
+    """JSON-stored types: no comparison operators exist for them on every backend."""
+    return t is Any or (typing.get_origin(t) or t) in (dict, list, tuple)
+
+
+def normalise_spec(spec: FilterSpec) -> FilterSpec:
+    """``spec`` with its operator as a :class:`FilterOp` (a 422 for an unknown one)."""
+    if isinstance(spec.op, FilterOp):
+        return spec
+    try:
+        return FilterSpec(field=spec.field, op=FilterOp(spec.op), value=spec.value)
+    except ValueError:
+        raise ValidationError.single(spec.field, f"unknown filter operator {spec.op!r}") from None
 
 
 def coerce_filter_value(col: ColumnInfo, spec: FilterSpec) -> Any:
+    """The filter's value typed for ``col``; a 422 for any value or operator that does not fit."""
     op = spec.op
     value = spec.value
+    if op is not FilterOp.IS_NULL and _structured(col.python_type):
+        raise ValidationError.single(spec.field, f"{op.value} cannot compare a structured field")
     if op is FilterOp.IS_NULL:
         if isinstance(value, str):
             lowered = value.strip().lower()
@@ -54,11 +86,13 @@ def coerce_filter_value(col: ColumnInfo, spec: FilterSpec) -> Any:
             items = [value]
         if len(items) > 1000:
             raise ValidationError.single(spec.field, "at most 1000 values in an `in` filter")
-        return [_coerce_one(col, v, spec.field) for v in items]
+        return [coerce_value(col, v, spec.field) for v in items]
     if op in (FilterOp.LIKE, FilterOp.ILIKE):
+        if col.python_type is not str:
+            raise ValidationError.single(spec.field, f"{op.value} applies to text fields only")
         if not isinstance(value, str):
             raise ValidationError.single(spec.field, f"{op.value} takes a text pattern")
         return value
     if value is None and op in (FilterOp.EQ, FilterOp.NE):
         return None
-    return _coerce_one(col, value, spec.field)
+    return coerce_value(col, value, spec.field)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["RepositoryRegistration", "registered_repositories", "register_repository"]
+__all__ = ["RepositoryRegistration", "register_repository", "registered_repositories"]
 
 
 @dataclass(frozen=True, slots=True)

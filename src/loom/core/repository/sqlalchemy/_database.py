@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -118,6 +119,8 @@ class Database:
             dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
+            # LIKE is case-sensitive as on PostgreSQL; ILIKE is the case-blind one.
+            cursor.execute("PRAGMA case_sensitive_like=ON")
             if not memory:
                 cursor.execute("PRAGMA journal_mode=WAL")
                 cursor.execute("PRAGMA synchronous=NORMAL")
@@ -151,15 +154,17 @@ class Database:
             try:
                 yield uow
             except BaseException:
-                try:
+                # The original error matters more than a failed rollback.
+                with contextlib.suppress(Exception):
                     await uow._finish(commit=False)
-                except Exception:  # the original error matters more than a failed rollback
-                    pass
                 raise
             try:
                 await uow._finish(commit=True)
             except Exception as exc:
-                raise translate(exc, self.metadata) from exc
+                translated = translate(exc, self.metadata)
+                if translated is exc:
+                    raise
+                raise translated from exc
         finally:
             _reset_current(token)
             if lock is not None:

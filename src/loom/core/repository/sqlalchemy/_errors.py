@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -36,12 +37,23 @@ def _constraint_columns(metadata: sa.MetaData, name: str | None) -> list[str]:
     return []
 
 
-def translate(exc: BaseException, metadata: sa.MetaData, op: str = "") -> BaseException:
-    """The framework error for ``exc``, or ``exc`` itself when it is a real bug."""
+def translate(
+    exc: BaseException,
+    metadata: sa.MetaData,
+    op: str = "",
+    *,
+    table: sa.Table | None = None,
+    values: Mapping[str, Any] | None = None,
+) -> BaseException:
+    """The framework error for ``exc``, or ``exc`` itself when it is a real bug.
+
+    ``table`` and ``values`` (the statement's target and parameters) let a foreign-key
+    failure name its columns on SQLite, whose message names none.
+    """
     if isinstance(exc, LoomError):
         return exc
     if isinstance(exc, sa_exc.IntegrityError):
-        return _integrity(exc, metadata, op)
+        return _integrity(exc, metadata, op, table, values)
     if isinstance(exc, sa_exc.DataError):
         return ValidationError.single(None, "a value is out of range or has the wrong format")
     if isinstance(exc, sa_exc.DBAPIError):
@@ -65,7 +77,36 @@ def translate(exc: BaseException, metadata: sa.MetaData, op: str = "") -> BaseEx
     return exc
 
 
-def _integrity(exc: sa_exc.IntegrityError, metadata: sa.MetaData, op: str) -> LoomError:
+def _fk_columns_sent(table: sa.Table | None, values: Mapping[str, Any] | None) -> list[str]:
+    """The foreign-key columns of ``table`` that the failed write set to a value."""
+    if table is None or not values:
+        return []
+    return [
+        col.key for col in table.columns if col.foreign_keys and values.get(col.key) is not None
+    ]
+
+
+def _fk_columns_referencing(metadata: sa.MetaData, table: sa.Table | None) -> list[str]:
+    """The columns whose ``RESTRICT`` / ``NO ACTION`` references to ``table`` block a delete."""
+    if table is None:
+        return []
+    cols: list[str] = []
+    for other in metadata.tables.values():
+        for fk in other.foreign_keys:
+            action = (fk.ondelete or "NO ACTION").upper()
+            blocking = action in ("RESTRICT", "NO ACTION") and fk.column.table is table
+            if blocking and fk.parent.key not in cols:
+                cols.append(fk.parent.key)
+    return cols
+
+
+def _integrity(
+    exc: sa_exc.IntegrityError,
+    metadata: sa.MetaData,
+    op: str,
+    table: sa.Table | None = None,
+    values: Mapping[str, Any] | None = None,
+) -> LoomError:
     text = str(exc.orig)
     pg = _pg_error(exc)
     sqlstate = str(getattr(pg, "sqlstate", "") or "")
@@ -83,7 +124,9 @@ def _integrity(exc: sa_exc.IntegrityError, metadata: sa.MetaData, op: str) -> Lo
     if "FOREIGN KEY" in text or sqlstate == "23503":
         cols = _constraint_columns(metadata, constraint)
         if op == "delete" or "still referenced" in text.lower():
+            cols = cols or _fk_columns_referencing(metadata, table)
             return Conflict("the record is still referenced by other records", fields=cols)
+        cols = cols or _fk_columns_sent(table, values)
         what = ", ".join(cols) or "a reference"
         return Conflict(f"{what} refers to a record that does not exist", fields=cols)
     nn = _SQLITE_NOT_NULL.search(text)

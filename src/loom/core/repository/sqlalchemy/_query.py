@@ -8,12 +8,12 @@ import sqlalchemy as sa
 
 from loom.core.errors import ValidationError
 from loom.core.model import ColumnInfo, ModelInfo
-from loom.core.repository._coerce import coerce_filter_value, resolve_column
+from loom.core.repository._coerce import coerce_filter_value, normalise_spec, resolve_column
+from loom.core.repository._listing import SortColumn, sort_columns
 from loom.core.repository.abc.query import (
     FilterGroup,
     FilterOp,
     FilterSpec,
-    SortDirection,
     SortSpec,
 )
 
@@ -21,11 +21,7 @@ __all__ = ["SortKey", "compile_filters", "keyset_predicate", "resolve_sort"]
 
 
 def _compile_spec(info: ModelInfo, table: sa.Table, spec: FilterSpec) -> sa.ColumnElement[bool]:
-    if not isinstance(spec.op, FilterOp):
-        try:
-            spec = FilterSpec(field=spec.field, op=FilterOp(spec.op), value=spec.value)
-        except ValueError:
-            raise ValidationError.single(spec.field, f"unknown filter operator {spec.op!r}") from None
+    spec = normalise_spec(spec)
     col = resolve_column(info, spec.field, purpose="filter")
     column = table.c[col.name]
     value = coerce_filter_value(col, spec)
@@ -44,10 +40,12 @@ def _compile_spec(info: ModelInfo, table: sa.Table, spec: FilterSpec) -> sa.Colu
         return column <= value
     if op is FilterOp.IN:
         return column.in_(value) if value else sa.false()
+    # ``%`` and ``_`` are wildcards and a backslash escapes them, on every backend
+    # (PostgreSQL's default; SQLite needs the ESCAPE clause).
     if op is FilterOp.LIKE:
-        return column.like(value)
+        return column.like(value, escape="\\")
     if op is FilterOp.ILIKE:
-        return column.ilike(value)
+        return column.ilike(value, escape="\\")
     if op is FilterOp.IS_NULL:
         return column.is_(None) if value else column.is_not(None)
     raise ValidationError.single(spec.field, f"unsupported operator {op!r}")
@@ -89,26 +87,12 @@ class SortKey:
         return keys
 
     def signature(self) -> str:
-        return f"{self.col.name}:{'d' if self.desc else 'a'}"
+        return SortColumn(self.col, self.desc).signature()
 
 
 def resolve_sort(info: ModelInfo, table: sa.Table, sort: tuple[SortSpec, ...]) -> list[SortKey]:
     """The requested keys plus the primary key as a unique tie-breaker."""
-    keys: list[SortKey] = []
-    seen: set[str] = set()
-    for spec in sort:
-        col = resolve_column(info, spec.field, purpose="sort")
-        if col.name in seen:
-            continue
-        seen.add(col.name)
-        desc = spec.direction in (SortDirection.DESC, "DESC", "desc")
-        keys.append(SortKey(col, table.c[col.name], desc))
-        if col.decl.primary_key:
-            break  # keys after a unique key never matter
-    if info.pk.name not in seen:
-        last_desc = keys[-1].desc if keys else False
-        keys.append(SortKey(info.pk, table.c[info.pk.name], last_desc))
-    return keys
+    return [SortKey(k.col, table.c[k.col.name], k.desc) for k in sort_columns(info, sort)]
 
 
 def keyset_predicate(keys: list[SortKey], values: list[Any]) -> sa.ColumnElement[bool]:

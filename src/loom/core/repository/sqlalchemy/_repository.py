@@ -14,12 +14,20 @@ from typing import Any, ClassVar, Generic, TypeVar
 import msgspec
 import sqlalchemy as sa
 
-from loom.core.errors import ValidationError
 from loom.core.model import ModelInfo, model_info
-from loom.core.model._write import INT64_MAX, INT64_MIN, prepare_create, prepare_patch
+from loom.core.model._write import prepare_create, prepare_patch
+from loom.core.repository._coerce import coerce_value, resolve_column
+from loom.core.repository._listing import (
+    MISSING,
+    check_limit,
+    check_page,
+    check_profile,
+    coerce_id,
+    cursor_signature,
+    decode_cursor,
+    encode_cursor,
+)
 from loom.core.repository.abc.query import (
-    DEFAULT_LIMIT,
-    MAX_LIMIT,
     CursorResult,
     FilterGroup,
     FilterOp,
@@ -28,7 +36,7 @@ from loom.core.repository.abc.query import (
     PaginationMode,
     QuerySpec,
 )
-from loom.core.repository.cursor import CursorCodec, query_signature
+from loom.core.repository.cursor import CursorCodec
 from loom.core.repository.sqlalchemy._database import Database
 from loom.core.repository.sqlalchemy._errors import translate
 from loom.core.repository.sqlalchemy._query import (
@@ -43,15 +51,12 @@ __all__ = ["RepositorySQLAlchemy", "row_factory"]
 M = TypeVar("M")
 Id = TypeVar("Id")
 
-_MISSING = object()
-
-
 def row_factory(info: ModelInfo, names: Sequence[str]) -> Callable[[Sequence[Any]], Any]:
     """``row -> Model(a=row[0], b=row[1], ...)``, generated once per column list."""
     args = ", ".join(f"{name}=row[{i}]" for i, name in enumerate(names))
     source = f"def make(row):\n    return Model({args})\n"
     namespace: dict[str, Any] = {"Model": info.model}
-    exec(compile(source, f"<loom row factory {info.name}>", "exec"), namespace)  # noqa: S102
+    exec(compile(source, f"<loom row factory {info.name}>", "exec"), namespace)
     return namespace["make"]  # type: ignore[no-any-return]
 
 
@@ -134,23 +139,16 @@ class RepositorySQLAlchemy(Generic[M, Id]):
             async with self.database.connection() as conn:
                 return await conn.execute(stmt, params)
         except Exception as exc:
-            translated = translate(exc, self.database.metadata, op)
+            translated = translate(
+                exc,
+                self.database.metadata,
+                op,
+                table=self._plan.table,
+                values=params if isinstance(params, Mapping) else None,
+            )
             if translated is exc:
                 raise
             raise translated from exc
-
-    def _coerce_id(self, id: Any) -> Any:
-        pk_type = self._plan.pk_type
-        if type(id) is pk_type:
-            value = id
-        else:
-            try:
-                value = msgspec.convert(id, pk_type, strict=False)
-            except (msgspec.ValidationError, TypeError):
-                return _MISSING
-        if pk_type is int and not (INT64_MIN <= value <= INT64_MAX):
-            return _MISSING
-        return value
 
     async def _with_profile(self, items: list[Any], profile: str) -> list[Any]:
         if profile == "default" or not items:
@@ -162,12 +160,7 @@ class RepositorySQLAlchemy(Generic[M, Id]):
         return await self.profile_loader.load(self, items, profile)  # type: ignore[no-any-return]
 
     def _check_profile(self, profile: str) -> None:
-        if profile != "default" and profile not in self.info.profiles():
-            raise ValidationError.single(
-                "profile",
-                f"unknown profile {profile!r} for {self.info.name}; "
-                f"allowed: {', '.join(self.info.profiles())}",
-            )
+        check_profile(self.info, profile)
 
     # -- CRUD -------------------------------------------------------------------------
 
@@ -177,8 +170,8 @@ class RepositorySQLAlchemy(Generic[M, Id]):
         return self._plan.make(result.one())  # type: ignore[no-any-return]
 
     async def get_by_id(self, id: Id, profile: str = "default") -> M | None:
-        key = self._coerce_id(id)
-        if key is _MISSING:
+        key = coerce_id(self.info, id)
+        if key is MISSING:
             self._check_profile(profile)
             return None
         result = await self._run(self._plan.get, {"_loom_pk": key})
@@ -193,8 +186,8 @@ class RepositorySQLAlchemy(Generic[M, Id]):
 
     async def update(self, id: Id, patch: msgspec.Struct | Mapping[str, Any]) -> M | None:
         values = prepare_patch(self.info, patch)
-        key = self._coerce_id(id)
-        if key is _MISSING:
+        key = coerce_id(self.info, id)
+        if key is MISSING:
             return None
         if not values:
             return await self.get_by_id(key)
@@ -204,8 +197,8 @@ class RepositorySQLAlchemy(Generic[M, Id]):
         return self._plan.make(row) if row is not None else None  # type: ignore[no-any-return]
 
     async def delete(self, id: Id) -> bool:
-        key = self._coerce_id(id)
-        if key is _MISSING:
+        key = coerce_id(self.info, id)
+        if key is MISSING:
             return False
         result = await self._run(self._plan.delete, {"_loom_pk": key}, "delete")
         return bool(result.rowcount)
@@ -232,10 +225,9 @@ class RepositorySQLAlchemy(Generic[M, Id]):
         """Every row whose ``field`` is one of ``values`` (used for batched loading)."""
         if not values:
             return []
-        col = self.info.column(field)
-        if col is None:
-            raise ValidationError.single(field, f"unknown field {field!r}")
-        stmt = self._plan.select.where(self._plan.table.c[col.name].in_(list(values)))
+        col = resolve_column(self.info, field, purpose="lookup")
+        keys = [coerce_value(col, v, field) for v in values]
+        stmt = self._plan.select.where(self._plan.table.c[col.name].in_(keys))
         result = await self._run(stmt.order_by(self._plan.pk))
         make = self._plan.make
         return [make(r) for r in result.all()]
@@ -246,21 +238,14 @@ class RepositorySQLAlchemy(Generic[M, Id]):
         self, query: QuerySpec, profile: str = "default"
     ) -> PageResult[M] | CursorResult[M]:
         self._check_profile(profile)
-        limit = query.limit if query.limit is not None else DEFAULT_LIMIT
-        if not 1 <= limit <= MAX_LIMIT:
-            raise ValidationError.single("limit", f"limit must be between 1 and {MAX_LIMIT}")
+        limit = check_limit(query)
         plan = self._plan
         where = compile_filters(self.info, plan.table, query.filters)
         keys = resolve_sort(self.info, plan.table, query.sort)
         order: list[Any] = [part for key in keys for part in key.order_by()]
         if query.pagination is PaginationMode.CURSOR:
             return await self._list_cursor(query, profile, limit, where, keys, order)
-        page = query.page if query.page is not None else 1
-        if page < 1:
-            raise ValidationError.single("page", "page must be 1 or greater")
-        offset = (page - 1) * limit
-        if offset > 2**53:
-            raise ValidationError.single("page", "page is too large")
+        page, offset = check_page(query, limit)
         total = sa.func.count().over().label("_loom_total")
         stmt = sa.select(*plan.columns, total)
         if where is not None:
@@ -294,24 +279,11 @@ class RepositorySQLAlchemy(Generic[M, Id]):
         order: list[Any],
     ) -> CursorResult[M]:
         plan = self._plan
-        signature = query_signature(
-            self.info.table, [k.signature() for k in keys], query.filters
-        )
+        signature = cursor_signature(self.info, keys, query.filters)
         stmt = plan.select
         conditions = [where] if where is not None else []
         if query.cursor:
-            raw = self._cursors.decode(query.cursor, signature)
-            if len(raw) != len(keys):
-                raise ValidationError.single("after", "invalid or expired cursor")
-            values = []
-            for key, value in zip(keys, raw, strict=True):
-                if value is None:
-                    values.append(None)
-                    continue
-                try:
-                    values.append(msgspec.convert(value, key.col.python_type, strict=False))
-                except msgspec.ValidationError:
-                    raise ValidationError.single("after", "invalid or expired cursor") from None
+            values = decode_cursor(self._cursors, query.cursor, signature, keys)
             conditions.append(keyset_predicate(keys, values))
         if conditions:
             stmt = stmt.where(*conditions)
@@ -323,9 +295,6 @@ class RepositorySQLAlchemy(Generic[M, Id]):
         items = [make(r) for r in rows]
         next_cursor = None
         if has_next and items:
-            last = items[-1]
-            next_cursor = self._cursors.encode(
-                signature, msgspec.to_builtins([getattr(last, k.col.name) for k in keys])
-            )
+            next_cursor = encode_cursor(self._cursors, signature, keys, items[-1])
         items = await self._with_profile(items, profile)
         return CursorResult(items=items, next_cursor=next_cursor, has_next=has_next)

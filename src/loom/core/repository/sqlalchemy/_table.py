@@ -81,7 +81,12 @@ def sql_type(col: ColumnInfo) -> sa.types.TypeEngine[Any]:
     if t is bytes:
         return sa.LargeBinary()
     if isinstance(t, type) and issubclass(t, enum.Enum):
-        return sa.Enum(t, native_enum=False, length=col.decl.length or 64, values_callable=lambda e: [m.value for m in e])
+        return sa.Enum(
+            t,
+            native_enum=False,
+            length=col.decl.length or 64,
+            values_callable=lambda e: [m.value for m in e],
+        )
     origin = typing.get_origin(t) or t
     if origin in (dict, list, tuple) or t is typing.Any:
         return sa.JSON()

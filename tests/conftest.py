@@ -1,0 +1,216 @@
+"""Shared test infrastructure: real PostgreSQL / Redis when reachable, SQLite always.
+
+Fixtures
+--------
+``db_url``
+    Parametrised ``sqlite`` (a fresh file per test) and ``postgres`` (a database created
+    for this test session). Tests using it run once per backend.
+``database``
+    A :class:`~loom.core.repository.sqlalchemy.Database` on ``db_url`` with every
+    registered model's table created; all tables are dropped again afterwards.
+``db_url_factory`` / ``database_factory``
+    The same two things as callables, for fixtures that parametrise backends themselves.
+``redis_url``
+    ``redis://127.0.0.1:6379/15``.
+
+A service that is not reachable skips its tests with the reason, unless
+``LOOM_REQUIRE_SERVICES=1`` (CI), where the same reason fails them instead.
+
+Test modules declare their models into the one shared metadata, so table names must
+be unique across the suite: prefix them with something specific to the module.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import itertools
+import os
+import secrets
+import socket
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+PG_HOST = os.environ.get("LOOM_TEST_PG_HOST", "127.0.0.1")
+PG_PORT = int(os.environ.get("LOOM_TEST_PG_PORT", "5432"))
+PG_USER = os.environ.get("LOOM_TEST_PG_USER", "postgres")
+REDIS_HOST = os.environ.get("LOOM_TEST_REDIS_HOST", "127.0.0.1")
+REDIS_PORT = int(os.environ.get("LOOM_TEST_REDIS_PORT", "6379"))
+REDIS_DB = 15
+
+SQL_BACKENDS = (
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
+)
+"""Parameters for fixtures that run a test once per SQL backend."""
+
+
+# -- service switches -------------------------------------------------------------------
+
+
+def services_required() -> bool:
+    return os.environ.get("LOOM_REQUIRE_SERVICES", "").strip() in ("1", "true", "yes")
+
+
+def require_service(available: bool, reason: str) -> None:
+    """Skip (or, with ``LOOM_REQUIRE_SERVICES=1``, fail) when a service is missing."""
+    if available:
+        return
+    if services_required():
+        pytest.fail(f"{reason} (LOOM_REQUIRE_SERVICES=1)", pytrace=False)
+    pytest.skip(reason)
+
+
+def _pg_dsn(database: str) -> str:
+    return f"postgresql://{PG_USER}@{PG_HOST}:{PG_PORT}/{database}"
+
+
+@functools.cache
+def pg_problem() -> str | None:
+    """``None`` when PostgreSQL answers, else why it does not (probed once per session)."""
+    try:
+        import asyncpg
+    except ImportError:
+        return "asyncpg is not installed"
+
+    async def probe() -> None:
+        conn = await asyncpg.connect(_pg_dsn("postgres"), timeout=3)
+        await conn.close()
+
+    try:
+        asyncio.run(probe())
+    except Exception as exc:
+        return f"PostgreSQL at {PG_HOST}:{PG_PORT} is unreachable: {type(exc).__name__}: {exc}"
+    return None
+
+
+def pg_available() -> bool:
+    return pg_problem() is None
+
+
+@functools.cache
+def redis_problem() -> str | None:
+    """``None`` when Redis answers PING, else why it does not (probed once per session)."""
+    try:
+        with socket.create_connection((REDIS_HOST, REDIS_PORT), timeout=2) as sock:
+            sock.sendall(b"PING\r\n")
+            reply = sock.recv(64)
+    except OSError as exc:
+        return f"Redis at {REDIS_HOST}:{REDIS_PORT} is unreachable: {exc}"
+    if not reply.startswith(b"+PONG"):
+        return f"Redis at {REDIS_HOST}:{REDIS_PORT} answered {reply!r} to PING"
+    return None
+
+
+def redis_available() -> bool:
+    return redis_problem() is None
+
+
+# -- PostgreSQL test database -----------------------------------------------------------
+
+
+async def _pg_admin(sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(_pg_dsn("postgres"), timeout=5)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """The name of a PostgreSQL database created for this session, dropped at its end."""
+    require_service(pg_available(), pg_problem() or "")
+    name = f"loom_test_{secrets.token_hex(6)}"
+    asyncio.run(_pg_admin(f"CREATE DATABASE \"{name}\" TEMPLATE template0 ENCODING 'UTF8'"))
+    try:
+        yield name
+    finally:
+        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+# -- database URLs and Database objects ---------------------------------------------------
+
+
+@pytest.fixture
+def db_url_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[str], str]:
+    """``factory("sqlite" | "postgres") -> url``; skips/fails when the server is missing.
+
+    Each SQLite URL names a new file in the test's ``tmp_path``; PostgreSQL URLs all
+    point at the session's test database.
+    """
+    counter = itertools.count()
+
+    def make(kind: str) -> str:
+        if kind == "sqlite":
+            n = next(counter)
+            return f"sqlite+aiosqlite:///{tmp_path / ('t.db' if n == 0 else f't{n}.db')}"
+        if kind == "postgres":
+            name = request.getfixturevalue("pg_database")
+            return f"postgresql+asyncpg://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
+        raise ValueError(f"unknown database kind {kind!r}")
+
+    return make
+
+
+@pytest.fixture(params=SQL_BACKENDS)
+def db_url(request: pytest.FixtureRequest, db_url_factory: Callable[[str], str]) -> str:
+    return db_url_factory(request.param)
+
+
+def register_all_tables() -> None:
+    """Build the table of every model declared so far into the shared metadata.
+
+    Models that cannot be compiled (tests of invalid declarations) are skipped.
+    """
+    from loom.core.model import all_models
+    from loom.core.repository.sqlalchemy import table_for
+
+    for model in all_models():
+        with contextlib.suppress(TypeError, ValueError):
+            table_for(model)
+
+
+@asynccontextmanager
+async def open_database(url: str, **kwargs: Any) -> AsyncIterator[Any]:
+    """A ``Database`` with all tables created; tables dropped and engine disposed after."""
+    from loom.core.repository.sqlalchemy import Database
+
+    register_all_tables()
+    db = Database(url, **kwargs)
+    try:
+        await db.create_all()
+        yield db
+    finally:
+        try:
+            await db.drop_all()
+        finally:
+            await db.dispose()
+
+
+@pytest.fixture
+def database_factory() -> Callable[..., AbstractAsyncContextManager[Any]]:
+    """``async with database_factory(url) as db``: see :func:`open_database`."""
+    return open_database
+
+
+@pytest.fixture
+async def database(db_url: str) -> AsyncIterator[Any]:
+    async with open_database(db_url) as db:
+        yield db
+
+
+# -- Redis ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def redis_url() -> str:
+    require_service(redis_available(), redis_problem() or "")
+    return f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}"
