@@ -1,0 +1,164 @@
+"""Prometheus metrics for one Loom application.
+
+Each :class:`Metrics` owns its own ``CollectorRegistry`` rather than the process
+default, so several apps built in one test session (or one process) never collide
+on metric names. The record methods sit on the request path: they keep the
+``.labels(...)`` children in a dict keyed by the label tuple, so a request costs
+a dict lookup and an increment instead of label validation and locking per call.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.registry import Collector
+
+__all__ = ["Metrics", "PoolStatsProvider", "set_pool_stats_provider"]
+
+#: Returns the DB pool's current numbers, e.g. ``{"in_use": 3, "size": 10}``.
+PoolStatsProvider = Callable[[], Mapping[str, float] | None]
+
+# Request latencies of a web API: from sub-millisecond cache hits up to timeouts.
+_HTTP_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+# Jobs run longer than requests.
+_JOB_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0, 900.0)
+
+_log = logging.getLogger("loom.metrics")
+
+
+class _ProcessPool:
+    """The provider the DB layer registers without knowing any Metrics instance."""
+
+    provider: PoolStatsProvider | None = None
+
+
+def set_pool_stats_provider(provider: PoolStatsProvider | None) -> None:
+    """Register the process-wide DB pool callback used by every :class:`Metrics`.
+
+    The database layer calls this once its engine exists; a :class:`Metrics` with a
+    provider of its own (:meth:`Metrics.set_pool_stats_provider`) uses that instead.
+    """
+    _ProcessPool.provider = provider
+
+
+class _PoolCollector(Collector):
+    """Reads the pool numbers at scrape time: nothing runs per request or per query."""
+
+    def __init__(self, metrics: Metrics, name: str) -> None:
+        self._metrics = metrics
+        self._name = name
+
+    def describe(self) -> Iterable[Metric]:
+        return [self._family()]
+
+    def _family(self) -> GaugeMetricFamily:
+        return GaugeMetricFamily(
+            self._name, "Database connection pool connections by state.", labels=["state"]
+        )
+
+    def collect(self) -> Iterable[Metric]:
+        family = self._family()
+        provider = self._metrics.pool_stats_provider or _ProcessPool.provider
+        if provider is None:
+            return [family]
+        try:
+            stats = provider() or {}
+            for state, value in stats.items():
+                if value is not None:
+                    family.add_metric([str(state)], float(value))
+        except Exception:
+            # A scrape must never fail because the pool is closing or misbehaving.
+            _log.warning("db pool stats provider failed", exc_info=True)
+        return [family]
+
+
+class Metrics:
+    """The metrics of one application and the cheap calls that record them."""
+
+    def __init__(
+        self, *, namespace: str = "loom", registry: CollectorRegistry | None = None
+    ) -> None:
+        self.registry = registry if registry is not None else CollectorRegistry(auto_describe=True)
+        self.pool_stats_provider: PoolStatsProvider | None = None
+        prefix = f"{namespace}_" if namespace else ""
+        reg = self.registry
+        self.http_requests = Counter(
+            f"{prefix}http_requests",
+            "HTTP requests by method, route template and status.",
+            ["method", "route", "status"],
+            registry=reg,
+        )
+        self.http_latency = Histogram(
+            f"{prefix}http_request_duration_seconds",
+            "HTTP request latency by method and route template.",
+            ["method", "route"],
+            buckets=_HTTP_BUCKETS,
+            registry=reg,
+        )
+        self.use_case_latency = Histogram(
+            f"{prefix}use_case_duration_seconds",
+            "Use-case execution latency by use case.",
+            ["use_case"],
+            buckets=_HTTP_BUCKETS,
+            registry=reg,
+        )
+        self.use_case_failures = Counter(
+            f"{prefix}use_case_failures",
+            "Use-case executions that raised, by use case.",
+            ["use_case"],
+            registry=reg,
+        )
+        self.jobs = Counter(
+            f"{prefix}jobs",
+            "Job lifecycle events by job, queue and state.",
+            ["job", "queue", "state"],
+            registry=reg,
+        )
+        self.job_latency = Histogram(
+            f"{prefix}job_duration_seconds",
+            "Job run duration by job and queue.",
+            ["job", "queue"],
+            buckets=_JOB_BUCKETS,
+            registry=reg,
+        )
+        reg.register(_PoolCollector(self, f"{prefix}db_pool_connections"))
+        self._children: dict[tuple[Any, ...], Any] = {}
+
+    def _child(self, metric: Any, *labels: str) -> Any:
+        """The cached ``metric.labels(*labels)``; keyed by metric identity and labels."""
+        key = (id(metric), *labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
+
+    def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        """Record one finished HTTP request; ``route`` must be a template, not a raw path."""
+        self._child(self.http_requests, method, route, str(status)).inc()
+        self._child(self.http_latency, method, route).observe(seconds)
+
+    def observe_use_case(self, name: str, seconds: float, failed: bool = False) -> None:
+        """Record one use-case execution and, if it raised, a failure."""
+        self._child(self.use_case_latency, name).observe(seconds)
+        if failed:
+            self._child(self.use_case_failures, name).inc()
+
+    def job_event(self, name: str, queue: str, state: str, seconds: float | None = None) -> None:
+        """Count a job event (``dispatched``, ``started``, ``succeeded``, ``failed``,
+        ``retried``...); pass ``seconds`` on a finishing event to record its duration."""
+        self._child(self.jobs, name, queue, state).inc()
+        if seconds is not None:
+            self._child(self.job_latency, name, queue).observe(seconds)
+
+    def set_pool_stats_provider(self, provider: PoolStatsProvider | None) -> None:
+        """Feed the DB pool gauge of this app from ``provider`` (called at scrape time)."""
+        self.pool_stats_provider = provider
+
+    def render(self) -> tuple[bytes, str]:
+        """The text exposition of this app's registry and its content type."""
+        return generate_latest(self.registry), CONTENT_TYPE_LATEST

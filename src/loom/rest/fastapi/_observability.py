@@ -1,0 +1,364 @@
+"""Request ids, access logs, metrics, spans and health/metrics routes for the REST app.
+
+Pure ASGI rather than ``BaseHTTPMiddleware``: it adds no task, no body buffering
+and no extra exception wrapping per request, and it keeps the contextvar binding
+visible to everything below it. :func:`install_observability` places the middleware
+*outside* Starlette's ``ServerErrorMiddleware``, so even a 500 rendered by the error
+handler carries ``x-request-id`` and can read the trace id for its problem body.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import time
+from collections.abc import Awaitable, Callable, Collection, Mapping
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from loom.core.observability.context import (
+    bind_trace_id,
+    current_trace_id,
+    is_valid_trace_id,
+    new_trace_id,
+    reset_trace_id,
+)
+from loom.core.observability.logging import configure_logging, get_logger
+from loom.core.observability.metrics import Metrics
+from loom.core.observability.tracing import span, tracing_enabled
+
+__all__ = [
+    "ObservabilityMiddleware",
+    "ReadinessCheck",
+    "health_live",
+    "health_ready",
+    "install_observability",
+    "metrics_endpoint",
+]
+
+ReadinessCheck = Callable[[], Awaitable[None]]
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+RESPONSE_HEADER = b"x-request-id"
+UNMATCHED_ROUTE = "unmatched"
+ACCESS_LOGGER = "loom.access"
+LIVE_PATH = "/health/live"
+READY_PATH = "/health/ready"
+
+_log = logging.getLogger("loom.observability")
+
+
+def _route_template(scope: Scope, root_path: str) -> str:
+    """The matched route's template (``/users/{user_id}``), never the raw path.
+
+    Starlette's router stores the matched route in ``scope["route"]``; inside a
+    ``Mount`` the inner router overwrites it and the mount prefix moves into
+    ``root_path``, so the prefix is put back. Unmatched requests share one label.
+    """
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    if not isinstance(path, str):
+        return UNMATCHED_ROUTE
+    current_root = scope.get("root_path", "")
+    if isinstance(current_root, str) and current_root != root_path:
+        prefix = current_root[len(root_path) :] if current_root.startswith(root_path) else ""
+        return prefix + path
+    return path
+
+
+class ObservabilityMiddleware:
+    """Binds the request id, echoes it, times the request, logs it and counts it."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        trace_enabled: bool = True,
+        trace_header: str = "x-request-id",
+        metrics: Metrics | None = None,
+        logger: Any = None,
+        access_log: bool = True,
+        access_log_skip: Collection[str] = (),
+    ) -> None:
+        self.app = app
+        self.trace_enabled = trace_enabled
+        self.metrics = metrics
+        self.logger = logger if logger is not None else get_logger(ACCESS_LOGGER)
+        # With the default logger, ask stdlib first: a cached level check is far cheaper
+        # than building a structlog event that ``level: WARNING`` would then drop.
+        self._gate = logging.getLogger(ACCESS_LOGGER) if logger is None else None
+        self.access_log = access_log
+        self.access_log_skip = frozenset(access_log_skip)
+        self._header = trace_header.strip().lower().encode("latin-1")
+        # The id always goes out as x-request-id (the contract); a differently named
+        # incoming header is echoed under its own name as well.
+        self._out_headers = (
+            (RESPONSE_HEADER,)
+            if self._header == RESPONSE_HEADER
+            else (RESPONSE_HEADER, self._header)
+        )
+
+    def _request_id(self, scope: Scope) -> str:
+        for name, value in scope.get("headers", ()):
+            if name == self._header:
+                try:
+                    candidate = value.decode("latin-1")
+                except UnicodeDecodeError:  # pragma: no cover - latin-1 decodes any byte
+                    break
+                if is_valid_trace_id(candidate):
+                    return candidate
+                break
+        return new_trace_id()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope_type = scope["type"]
+        if scope_type != "http" and scope_type != "websocket":
+            await self.app(scope, receive, send)
+            return
+        trace_id = self._request_id(scope)
+        token = bind_trace_id(trace_id)
+        if scope_type == "websocket":
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                reset_trace_id(token)
+            return
+
+        encoded = trace_id.encode("latin-1")
+        out_headers = self._out_headers
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = [
+                    (k, v) for k, v in message.get("headers", ()) if k.lower() not in out_headers
+                ]
+                headers.extend((name, encoded) for name in out_headers)
+                message = {**message, "headers": headers}
+            await send(message)
+
+        root_path = scope.get("root_path", "")
+        start = time.perf_counter()
+        try:
+            if self.trace_enabled and tracing_enabled():
+                method = scope.get("method", "GET")
+                attrs = {"http.request.method": method, "url.path": scope.get("path", "")}
+                with span(method, "server", **attrs) as current:
+                    try:
+                        await self.app(scope, receive, send_with_id)
+                    finally:
+                        route = _route_template(scope, root_path)
+                        if route != UNMATCHED_ROUTE:
+                            current.update_name(f"{method} {route}")
+                            current.set_attribute("http.route", route)
+                        current.set_attribute("http.response.status_code", status)
+            else:
+                await self.app(scope, receive, send_with_id)
+        finally:
+            elapsed = time.perf_counter() - start
+            try:
+                self._record(scope, root_path, status, elapsed, trace_id)
+            finally:
+                reset_trace_id(token)
+
+    def _record(self, scope: Scope, root_path: str, status: int, elapsed: float, tid: str) -> None:
+        method = scope.get("method", "GET")
+        if self.metrics is not None:
+            self.metrics.observe_request(method, _route_template(scope, root_path), status, elapsed)
+        gate = self._gate
+        if self.access_log and (gate is None or gate.isEnabledFor(logging.INFO)):
+            path = scope.get("path", "")
+            if path not in self.access_log_skip:
+                self.logger.info(
+                    "request",
+                    method=method,
+                    path=path,
+                    status=status,
+                    duration_ms=round(elapsed * 1000.0, 3),
+                    trace_id=tid,
+                )
+
+
+def metrics_endpoint(metrics: Metrics) -> Endpoint:
+    """A Starlette endpoint serving ``metrics`` in the Prometheus text format."""
+
+    async def endpoint(request: Request) -> Response:
+        body, content_type = metrics.render()
+        return Response(content=body, media_type=content_type)
+
+    return endpoint
+
+
+def health_live() -> Endpoint:
+    """Liveness: the process serves requests; deliberately checks nothing else."""
+
+    async def endpoint(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    return endpoint
+
+
+async def _run_check(check: Callable[[], Any], timeout: float) -> str:
+    result = check()
+    if inspect.isawaitable(result):
+        await asyncio.wait_for(result, timeout)
+    return "ok"
+
+
+def health_ready(
+    checks: Mapping[str, ReadinessCheck] | None = None, timeout: float = 2.0
+) -> Endpoint:
+    """Readiness: every check (e.g. ``database``, ``broker``) passes within ``timeout``.
+
+    Checks run concurrently, each bounded by ``timeout`` so one hung dependency
+    cannot hang the probe. A failure answers 503 ``application/problem+json`` naming
+    the failing parts as ``"failed"`` or ``"timeout"``; the exception itself is only
+    logged, since driver messages must not reach clients.
+    """
+    named = dict(checks or {})
+
+    async def endpoint(request: Request) -> Response:
+        results = await asyncio.gather(
+            *(_run_check(check, timeout) for check in named.values()), return_exceptions=True
+        )
+        report: dict[str, str] = {}
+        for name, result in zip(named, results, strict=True):
+            if isinstance(result, BaseException):
+                if isinstance(result, asyncio.CancelledError):
+                    raise result
+                is_timeout = isinstance(result, TimeoutError)
+                report[name] = "timeout" if is_timeout else "failed"
+                _log.warning(
+                    "readiness check %s %s",
+                    name,
+                    report[name],
+                    exc_info=None if is_timeout else result,
+                )
+            else:
+                report[name] = "ok"
+        failing = [name for name, state in report.items() if state != "ok"]
+        if not failing:
+            return JSONResponse({"status": "ok", "checks": report})
+        problem = {
+            "type": "about:blank",
+            "title": "Service Unavailable",
+            "status": 503,
+            "detail": "Not ready: " + ", ".join(failing),
+            "code": "service_unavailable",
+            "trace_id": current_trace_id(),
+            "checks": report,
+        }
+        return JSONResponse(problem, status_code=503, media_type="application/problem+json")
+
+    return endpoint
+
+
+_TRUE = {"1", "true", "yes", "on", "y", "t"}
+_FALSE = {"0", "false", "no", "off", "n", "f", ""}
+
+
+def _flag(value: Any, default: bool) -> bool:
+    """A config boolean; ``${oc.env:...}`` without ``oc.decode`` yields strings."""
+    if value is None:
+        return default
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        return default
+    return bool(value)
+
+
+def _section(config: Mapping[str, Any] | None, key: str) -> Mapping[str, Any]:
+    """``config[key]`` as a mapping; ``trace: false`` style shorthands become ``enabled``."""
+    if not isinstance(config, Mapping):
+        return {}
+    value = config.get(key)
+    if isinstance(value, Mapping):
+        return value
+    if value is None:
+        return {}
+    return {"enabled": value}
+
+
+def _add_route(app: Any, path: str, endpoint: Endpoint) -> None:
+    """Add a GET route, hidden from OpenAPI, on FastAPI or plain Starlette."""
+    app.router.routes.append(Route(path, endpoint, methods=["GET"], include_in_schema=False))
+
+
+def _wrap_outermost(app: Any, factory: Callable[[ASGIApp], ASGIApp]) -> None:
+    """Put the middleware around Starlette's whole stack, error middleware included."""
+    if getattr(app, "middleware_stack", None) is not None:
+        raise RuntimeError("install_observability must run before the app starts serving")
+    build = app.build_middleware_stack
+
+    def build_with_observability() -> ASGIApp:
+        return factory(build())
+
+    app.build_middleware_stack = build_with_observability
+
+
+def install_observability(
+    app: Any,
+    config: Mapping[str, Any] | None = None,
+    *,
+    readiness_checks: Mapping[str, ReadinessCheck] | None = None,
+    logger: Any = None,
+) -> Metrics | None:
+    """Wire request ids, logs, metrics, spans and the health/metrics routes into ``app``.
+
+    ``app`` is a FastAPI or Starlette application not yet serving; ``config`` is the
+    whole Loom config (OmegaConf ``DictConfig`` or dict), of which the optional
+    sections ``trace`` (``enabled`` default true, ``header`` default x-request-id),
+    ``metrics`` (``enabled`` default true, ``path`` default /metrics) and ``logger``
+    (see :func:`configure_logging`; ``access_log`` default true) are read.
+    ``readiness_checks`` maps part names to async callables that raise when that part
+    is not ready. Returns the app's :class:`Metrics` (also stored as
+    ``app.state.loom_metrics``), or ``None`` when metrics are disabled.
+    """
+    trace_cfg = _section(config, "trace")
+    metrics_cfg = _section(config, "metrics")
+    logger_cfg = _section(config, "logger")
+    configure_logging(logger_cfg)
+
+    trace_on = _flag(trace_cfg.get("enabled"), True)
+    header = str(trace_cfg.get("header") or "x-request-id")
+    metrics: Metrics | None = None
+    skip: list[str] = [LIVE_PATH, READY_PATH]
+    if _flag(metrics_cfg.get("enabled"), True):
+        metrics = Metrics()
+        metrics_path = str(metrics_cfg.get("path") or "/metrics")
+        if not metrics_path.startswith("/"):
+            metrics_path = "/" + metrics_path
+        _add_route(app, metrics_path, metrics_endpoint(metrics))
+        skip.append(metrics_path)
+    _add_route(app, LIVE_PATH, health_live())
+    _add_route(app, READY_PATH, health_ready(readiness_checks))
+
+    access_log = _flag(logger_cfg.get("access_log"), True)
+
+    def factory(inner: ASGIApp) -> ASGIApp:
+        return ObservabilityMiddleware(
+            inner,
+            trace_enabled=trace_on,
+            trace_header=header,
+            metrics=metrics,
+            logger=logger,
+            access_log=access_log,
+            access_log_skip=skip,
+        )
+
+    _wrap_outermost(app, factory)
+    state = getattr(app, "state", None)
+    if state is not None:
+        state.loom_metrics = metrics
+    return metrics
