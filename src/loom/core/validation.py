@@ -21,7 +21,9 @@ def _path_to_field(path: str) -> str | None:
     return re.sub(r"\[(\d+)\]", r".\1", path).strip(".") or None
 
 
-def from_msgspec(exc: msgspec.ValidationError | msgspec.DecodeError, prefix: str = "") -> ValidationError:
+def from_msgspec(
+    exc: msgspec.ValidationError | msgspec.DecodeError, prefix: str = ""
+) -> ValidationError:
     """A 422 naming the failing field (as sent on the wire, camelCase)."""
     text = str(exc)
     if isinstance(exc, msgspec.DecodeError) and not isinstance(exc, msgspec.ValidationError):

@@ -11,7 +11,7 @@ from typing import Any
 
 import msgspec
 
-from loom.core.command._command import Command, set_fields_set
+from loom.core.command._command import set_fields_set
 from loom.core.command._types import COMPUTED, INTERNAL, field_role
 from loom.core.errors import ValidationError
 from loom.core.validation import from_msgspec
@@ -124,5 +124,3 @@ def codec_for(command_type: type[msgspec.Struct]) -> CommandCodec:
     if codec is None:
         codec = _CODECS[command_type] = CommandCodec(command_type)
     return codec
-
-

@@ -12,7 +12,8 @@ __all__ = ["Command", "fields_set", "set_fields_set"]
 
 
 class _CommandStorage(
-    msgspec.Struct, metaclass=LoomStructMeta, frozen=True, kw_only=True, rename="camel", dict=True):
+    msgspec.Struct, metaclass=LoomStructMeta, frozen=True, kw_only=True, rename="camel", dict=True
+):
     """Gives every command a private per-instance dict (for the sent-fields set)."""
 
 

@@ -126,7 +126,9 @@ def model_info(model: type) -> ModelInfo:
     declarations: dict[str, Any] | None = getattr(model, "__loom_declarations__", None)
     table = getattr(model, "__tablename__", None)
     if declarations is None or not table:
-        raise TypeError(f"{getattr(model, '__name__', model)!r} is not a model with a __tablename__")
+        raise TypeError(
+            f"{getattr(model, '__name__', model)!r} is not a model with a __tablename__"
+        )
     hints = {f.name: f for f in msgspec.structs.fields(model)}
     columns: dict[str, ColumnInfo] = {}
     relations: dict[str, RelationInfo] = {}
@@ -144,7 +146,9 @@ def model_info(model: type) -> ModelInfo:
             continue
         inner, optional = _strip_optional(fi.type)
         nullable = decl.nullable if decl.nullable is not None else optional
-        has_default = fi.default is not msgspec.NODEFAULT or fi.default_factory is not msgspec.NODEFAULT
+        has_default = (
+            fi.default is not msgspec.NODEFAULT or fi.default_factory is not msgspec.NODEFAULT
+        )
         col = ColumnInfo(
             name=name,
             camel=to_camel(name),
@@ -167,7 +171,9 @@ def model_info(model: type) -> ModelInfo:
             pk = col
         columns[name] = col
     if pk is None:
-        raise TypeError(f"{model.__name__}: declare a primary key with ColumnField(primary_key=True)")
+        raise TypeError(
+            f"{model.__name__}: declare a primary key with ColumnField(primary_key=True)"
+        )
     by_wire: dict[str, str] = {}
     for col in columns.values():
         by_wire[col.name] = col.name

@@ -114,7 +114,9 @@ def prepare_create(info: ModelInfo, data: Any) -> dict[str, Any]:
         if isinstance(data, msgspec.Struct):
             data = msgspec.structs.asdict(data)
         if not isinstance(data, Mapping):
-            raise ValidationError.single(None, f"cannot create {info.name} from {type(data).__name__}")
+            raise ValidationError.single(
+                None, f"cannot create {info.name} from {type(data).__name__}"
+            )
         data = _convert(_normalise(info, data), struct)
     values = msgspec.structs.asdict(data)
     if info.created_col or info.updated_col:
@@ -136,11 +138,11 @@ def prepare_patch(info: ModelInfo, patch: Any) -> dict[str, Any]:
             sent = fields_set(patch)
             patch = {k: getattr(patch, k) for k in sent if k in info.columns}
         if not isinstance(patch, Mapping):
-            raise ValidationError.single(None, f"cannot update {info.name} from {type(patch).__name__}")
+            raise ValidationError.single(
+                None, f"cannot update {info.name} from {type(patch).__name__}"
+            )
         obj = _convert(_normalise(info, patch), struct)
-    values = {
-        k: v for k, v in msgspec.structs.asdict(obj).items() if v is not msgspec.UNSET
-    }
+    values = {k: v for k, v in msgspec.structs.asdict(obj).items() if v is not msgspec.UNSET}
     if values and info.updated_col:
         values[info.updated_col] = utcnow()
     return values

@@ -1,0 +1,103 @@
+"""Assembling a :class:`~loom.core.runtime.Runtime` from the config.
+
+This is the one place that picks adapters (the SQLAlchemy database, the job backend)
+for the framework-agnostic core; the REST app and the Celery worker both start here,
+so they see the same application.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from loom.core.config.loader import ConfigError, load_config, select
+from loom.core.di import Container
+from loom.core.discovery import discover
+from loom.core.model import model_info
+from loom.core.repository.registry import registered_repositories
+from loom.core.repository.sqlalchemy import Database, RepositorySQLAlchemy, table_for
+from loom.core.runtime import Components, Runtime
+
+__all__ = ["build_runtime", "database_from_config", "load"]
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./loom.db"
+
+
+def load(*config_paths: str | Path | Any) -> Any:
+    """A config object from paths (or an already-loaded config passed through)."""
+    if len(config_paths) == 1 and not isinstance(config_paths[0], (str, Path)):
+        return config_paths[0]
+    return load_config(*config_paths)
+
+
+def database_from_config(cfg: Any) -> Database:
+    url = select(cfg, "database.url") or DEFAULT_DATABASE_URL
+    try:
+        return Database(
+            str(url),
+            echo=bool(select(cfg, "database.echo", False)),
+            pool_size=select(cfg, "database.pool_size"),
+            max_overflow=select(cfg, "database.max_overflow"),
+            pool_pre_ping=bool(select(cfg, "database.pool_pre_ping", False)),
+            pool_timeout=float(select(cfg, "database.pool_timeout", 10.0)),
+            connect_timeout=float(select(cfg, "database.connect_timeout", 5.0)),
+            statement_timeout_ms=select(cfg, "database.statement_timeout_ms"),
+        )
+    except Exception as exc:
+        raise ConfigError(f"key 'database.url': cannot use {str(url)!r}: {exc}") from None
+
+
+def _repository_factory(database: Database, secret: str) -> Any:
+    registry = registered_repositories()
+
+    def build(model: type, container: Container) -> Any:
+        table_for(model)
+        registration = registry.get(model)
+        cls = registration.repository if registration is not None else RepositorySQLAlchemy
+        return container.build(cls, database=database, model=model, cursor_secret=secret)
+
+    return build
+
+
+def _job_backend(cfg: Any, runtime: Runtime) -> Any:
+    try:
+        from loom.core.job.backends import backend_from_config
+    except ImportError:  # pragma: no cover - jobs layer not installed
+        return None
+    return backend_from_config(cfg, runtime)
+
+
+def build_runtime(*config_paths: str | Path | Any, components: Components | None = None) -> Runtime:
+    """Load config, discover components, wire adapters and compile every plan."""
+    cfg = load(*config_paths)
+    found = components if components is not None else discover(cfg)
+    database = database_from_config(cfg)
+    secret = str(select(cfg, "app.secret_key") or f"loom:{select(cfg, 'app.name', 'app')}:cursor")
+    runtime = Runtime(
+        config=cfg,
+        components=found,
+        uow=database,
+        repository_factory=_repository_factory(database, secret),
+    )
+    runtime.container.register(Database, database)
+    runtime.database = database  # type: ignore[attr-defined]
+    for model in found.models:
+        model_info(model)
+        table_for(model)
+    for model, registration in registered_repositories().items():
+        if registration.contract is not None and model in found.models:
+            runtime.register_contract(registration.contract, model)
+        if model in found.models:
+            runtime.register_contract(registration.repository, model)
+    backend = _job_backend(cfg, runtime)
+    if backend is not None:
+        runtime.job_service.backend = backend
+    runtime.prepare()
+
+    async def _create_tables() -> None:
+        if bool(select(cfg, "database.create_tables", True)):
+            await database.create_all()
+
+    runtime.startup_hooks.insert(0, _create_tables)
+    runtime.shutdown_hooks.insert(0, database.dispose)
+    return runtime

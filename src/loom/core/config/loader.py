@@ -1,0 +1,105 @@
+"""Loading the YAML config: includes, several files merged in order, interpolation.
+
+``load_config("config/base.yaml", "config/api.yaml")`` reads each file, first the
+files its ``includes:`` list (relative to it), and merges everything in order, later
+values winning. ``${oc.env:NAME,default}`` and ``${oc.decode:...}`` work as in
+OmegaConf. Every failure is a :class:`ConfigError` whose one-line message names the
+file and key.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+__all__ = ["ConfigError", "load_config", "resolve", "select"]
+
+
+class ConfigError(Exception):
+    """A config problem; ``str(err)`` is one line naming the file and the key."""
+
+
+def _read(path: Path, chain: tuple[Path, ...]) -> DictConfig:
+    if path in chain:
+        cycle = " -> ".join(str(p) for p in (*chain, path))
+        raise ConfigError(f"{path}: includes form a cycle: {cycle}")
+    if not path.is_file():
+        origin = f"{chain[-1]}: includes: " if chain else ""
+        raise ConfigError(f"{origin}config file not found: {path}")
+    try:
+        loaded = OmegaConf.load(path)
+    except Exception as exc:  # yaml.YAMLError and friends
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(f"{path}: invalid YAML: {first}") from None
+    if loaded is None or isinstance(loaded, ListConfig):
+        if loaded is None:
+            return OmegaConf.create({})
+        raise ConfigError(f"{path}: the top level must be a mapping of sections")
+    includes = loaded.pop("includes", None)
+    merged = OmegaConf.create({})
+    if includes is not None:
+        if isinstance(includes, str):
+            includes = [includes]
+        if not isinstance(includes, (list, ListConfig)):
+            raise ConfigError(f"{path}: includes: must be a list of file names")
+        for index, name in enumerate(includes):
+            if not isinstance(name, str):
+                raise ConfigError(f"{path}: includes[{index}]: must be a file name")
+            merged = OmegaConf.merge(merged, _read((path.parent / name).resolve(), (*chain, path)))
+    result = OmegaConf.merge(merged, loaded)
+    assert isinstance(result, DictConfig)
+    return result
+
+
+def load_config(*paths: str | Path) -> DictConfig:
+    """The merged config of ``paths`` (interpolations resolved lazily on access)."""
+    if not paths:
+        raise ConfigError("no config file given")
+    merged = OmegaConf.create({})
+    first_dir: Path | None = None
+    for raw in paths:
+        path = Path(raw).expanduser().resolve()
+        if first_dir is None:
+            first_dir = path.parent
+        merged = OmegaConf.merge(merged, _read(path, ()))
+    assert isinstance(merged, DictConfig)
+    OmegaConf.set_struct(merged, False)
+    if OmegaConf.select(merged, "app.config_dir") is None:
+        OmegaConf.update(merged, "app.config_dir", str(first_dir), force_add=True)
+    _check_resolvable(merged, paths)
+    return merged
+
+
+def _check_resolvable(cfg: DictConfig, paths: tuple[str | Path, ...]) -> None:
+    try:
+        OmegaConf.to_container(cfg, resolve=True)
+    except OmegaConfBaseException as exc:
+        key = getattr(exc, "full_key", None) or "?"
+        msg = str(exc).strip().splitlines()[0]
+        files = ", ".join(str(p) for p in paths)
+        raise ConfigError(f"{files}: key {key!r}: {msg}") from None
+
+
+def select(cfg: Any, key: str, default: Any = None) -> Any:
+    """``cfg[a][b]`` for ``"a.b"``, or ``default`` when any part is missing."""
+    if cfg is None:
+        return default
+    if isinstance(cfg, DictConfig):
+        value = OmegaConf.select(cfg, key, default=default)
+        return value
+    node: Any = cfg
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return default
+        node = node[part]
+    return node
+
+
+def resolve(cfg: Any) -> dict[str, Any]:
+    """A plain ``dict`` copy with every interpolation resolved."""
+    if isinstance(cfg, DictConfig):
+        return OmegaConf.to_container(cfg, resolve=True)  # type: ignore[return-value]
+    return dict(cfg or {})

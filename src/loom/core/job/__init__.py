@@ -1,0 +1,1 @@
+"""Background jobs: declaration (``job``), dispatch (``service``) and backends."""

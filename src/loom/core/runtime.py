@@ -1,0 +1,248 @@
+"""The assembled application: models, repositories, plans, services.
+
+A :class:`Runtime` is what both the REST adapter and the job worker run on. It is
+built once from the config by :mod:`loom.bootstrap`; everything expensive (use-case
+plans, repositories, DI graphs) is prepared in :meth:`Runtime.prepare`, so requests
+only execute precomputed steps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import typing
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
+from typing import Any
+
+from loom.core.di import Container, ResolutionError
+from loom.core.job.job import Job
+from loom.core.job.service import JobBackend, JobService
+from loom.core.model import model_info
+from loom.core.repository.abc import RepoFor
+from loom.core.repository.abc.query import QuerySpec
+from loom.core.uow import NullUnitOfWorkFactory, UnitOfWorkFactory
+from loom.core.use_case._plan import DeclarationError, ExecutionPlan
+from loom.core.use_case.invoker import ApplicationInvoker
+from loom.core.use_case.use_case import UseCase
+
+__all__ = ["Components", "Runtime"]
+
+
+class Components:
+    """What discovery found: the application's declared building blocks."""
+
+    def __init__(
+        self,
+        models: Iterable[type] = (),
+        use_cases: Iterable[type] = (),
+        jobs: Iterable[type] = (),
+        callbacks: Iterable[type] = (),
+        interfaces: Iterable[type] = (),
+        repositories: Iterable[type] = (),
+    ) -> None:
+        self.models = _unique(models)
+        self.use_cases = _unique(use_cases)
+        self.jobs = _unique(jobs)
+        self.callbacks = _unique(callbacks)
+        self.interfaces = _unique(interfaces)
+        self.repositories = _unique(repositories)
+
+
+def _unique(items: Iterable[type]) -> list[type]:
+    seen: dict[type, None] = {}
+    for item in items:
+        seen.setdefault(item, None)
+    return list(seen)
+
+
+RepositoryFactory = Callable[[type, Container], Any]
+
+
+class Runtime:
+    def __init__(
+        self,
+        *,
+        config: Mapping[str, Any] | None = None,
+        components: Components | None = None,
+        uow: UnitOfWorkFactory | None = None,
+        repository_factory: RepositoryFactory | None = None,
+        job_backend: JobBackend | None = None,
+    ) -> None:
+        self.config: Mapping[str, Any] = config or {}
+        self.components = components or Components()
+        self.uow: UnitOfWorkFactory = uow or NullUnitOfWorkFactory()
+        self._repository_factory = repository_factory
+        self.container = Container()
+        self.repositories: dict[type, Any] = {}
+        self._contracts: dict[Any, type] = {}
+        self._plans: dict[type, ExecutionPlan] = {}
+        self._instances: dict[type, Any] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.startup_hooks: list[Callable[[], Awaitable[None]]] = []
+        self.shutdown_hooks: list[Callable[[], Awaitable[None]]] = []
+        self.invoker = ApplicationInvoker(self)
+        self.job_service = JobService(self, job_backend or _NoBackend())
+        self.container.register(Runtime, self)
+        self.container.register(ApplicationInvoker, self.invoker)
+        self.container.register(JobService, self.job_service)
+        self.container.add_resolver(self._resolve_repository_key)
+        self._jobs_by_name: dict[str, type] = {}
+        self._callbacks_by_name: dict[str, type] = {}
+
+    # -- repositories ------------------------------------------------------------------
+
+    def register_model(self, model: type) -> None:
+        model_info(model)
+        if model not in self.components.models:
+            self.components.models.append(model)
+
+    def register_contract(self, contract: Any, model: type) -> None:
+        """Let constructors ask for ``model``'s repository by its protocol type."""
+        self._contracts[contract] = model
+
+    def repo_for(self, model: type) -> Any:
+        repo = self.repositories.get(model)
+        if repo is not None:
+            return repo
+        if model not in self.components.models:
+            raise LookupError(model)
+        if self._repository_factory is None:
+            raise LookupError(model)
+        repo = self._repository_factory(model, self.container)
+        self.repositories[model] = repo
+        return repo
+
+    def _resolve_repository_key(self, key: Any) -> Any:
+        if typing.get_origin(key) is RepoFor:
+            (model,) = typing.get_args(key)
+            return self.repo_for(model)
+        model = self._contracts.get(key)
+        if model is not None:
+            return self.repo_for(model)
+        raise LookupError(key)
+
+    # -- plans and instances -----------------------------------------------------------
+
+    def plan(self, cls: type) -> ExecutionPlan:
+        plan = self._plans.get(cls)
+        if plan is None:
+            kind = "job" if issubclass(cls, Job) else "use case"
+            model = getattr(cls, "model", None)
+            if model is not None and kind == "use case":
+                try:
+                    model_info(model)
+                except TypeError:
+                    raise DeclarationError(
+                        f"use case {cls.__qualname__}: UseCase[{model!r}, ...] is not a model"
+                    ) from None
+                if model not in self.components.models:
+                    self.register_model(model)
+            plan = ExecutionPlan(cls, repo_for=self.repo_for, kind=kind)
+            self._plans[cls] = plan
+        return plan
+
+    def instance(self, cls: type) -> Any:
+        inst = self._instances.get(cls)
+        if inst is None:
+            try:
+                inst = self.container.build(cls)
+            except ResolutionError as exc:
+                raise DeclarationError(str(exc)) from None
+            model = getattr(cls, "model", None)
+            if issubclass(cls, UseCase) and model is not None:
+                inst.main_repo = self.repo_for(model)
+            self._instances[cls] = inst
+        return inst
+
+    def register_job(self, job: type) -> None:
+        self._jobs_by_name[job.__qualname__] = job
+        if job not in self.components.jobs:
+            self.components.jobs.append(job)
+
+    def register_callback(self, callback: type) -> None:
+        self._callbacks_by_name[callback.__qualname__] = callback
+        if callback not in self.components.callbacks:
+            self.components.callbacks.append(callback)
+
+    def job_class(self, name: str) -> type:
+        try:
+            return self._jobs_by_name[name]
+        except KeyError:
+            raise LookupError(f"job {name!r} is not registered in this application") from None
+
+    def callback_class(self, name: str) -> type:
+        try:
+            return self._callbacks_by_name[name]
+        except KeyError:
+            raise LookupError(f"callback {name!r} is not registered in this application") from None
+
+    def job_settings(self, job: type) -> dict[str, Any]:
+        if job.__qualname__ not in self._jobs_by_name:
+            self.register_job(job)
+        overrides: Mapping[str, Any] = {}
+        jobs_cfg = self.config.get("jobs") if hasattr(self.config, "get") else None
+        if jobs_cfg:
+            overrides = jobs_cfg.get(job.__name__) or {}
+        return {
+            "queue": overrides.get("queue", getattr(job, "__queue__", "default")),
+            "retries": int(overrides.get("retries", getattr(job, "__retries__", 0))),
+            "countdown": float(overrides.get("countdown", getattr(job, "__countdown__", 0) or 0)),
+            "timeout": overrides.get("timeout", getattr(job, "__timeout__", None)),
+            "priority": overrides.get("priority", getattr(job, "__priority__", None)),
+        }
+
+    def prepare(self) -> None:
+        """Compile every declared use case and job and build their instances.
+
+        Raises :class:`DeclarationError` naming the first wrong declaration.
+        """
+        for model in list(self.components.models):
+            self.repo_for(model)
+        for job in self.components.jobs:
+            self.register_job(job)
+        for callback in self.components.callbacks:
+            self.register_callback(callback)
+        for cls in [*self.components.use_cases, *self.components.jobs]:
+            self.plan(cls)
+            self.instance(cls)
+        for callback in self.components.callbacks:
+            self.instance(callback)
+
+    # -- execution ---------------------------------------------------------------------
+
+    def unit_of_work(self) -> Any:
+        return self.uow.begin()
+
+    async def execute(
+        self,
+        cls: type,
+        params: Mapping[str, Any] | None = None,
+        payload: Any = None,
+        query: QuerySpec | None = None,
+        profile: str | None = None,
+    ) -> Any:
+        plan = self.plan(cls)
+        instance = self.instance(cls)
+        async with self.uow.begin():
+            return await plan.run(instance, params, payload, query, profile)
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        """Run ``coro`` in the background, keeping a reference until it finishes."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def startup(self) -> None:
+        for hook in self.startup_hooks:
+            await hook()
+
+    async def shutdown(self) -> None:
+        if self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        for hook in reversed(self.shutdown_hooks):
+            await hook()
+
+
+class _NoBackend:
+    async def submit(self, envelope: Any) -> None:
+        raise RuntimeError("no job backend is configured for this application")

@@ -1,0 +1,1 @@
+"""The FastAPI adapter: ``auto.create_app`` builds the app from config."""

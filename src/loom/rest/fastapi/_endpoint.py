@@ -1,0 +1,225 @@
+"""The request path: one raw ASGI endpoint per URL template, dispatching by method.
+
+Starlette routes the request; from there no pydantic, no ``Request`` object and no
+dependency graph are involved: path parameters are checked, the body is read with a
+size limit and decoded by msgspec, the use case runs in one unit of work, and the
+result is encoded by msgspec straight into the response body.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+from urllib.parse import parse_qsl
+
+import msgspec
+
+from loom.core.errors import (
+    BadRequest,
+    LoomError,
+    MethodNotAllowed,
+    PayloadTooLarge,
+    ValidationError,
+)
+from loom.core.model import model_info
+from loom.core.observability.context import current_trace_id
+from loom.rest.query import parse_list_query
+from loom.rest.routes import CompiledRoute
+
+__all__ = ["MethodDispatcher", "problem_response_parts", "send_problem"]
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+log = logging.getLogger("loom.rest")
+
+_encoder = msgspec.json.Encoder()
+_JSON = [(b"content-type", b"application/json")]
+_PROBLEM = b"application/problem+json"
+_MAX_QUERY_FIELDS = 256
+
+
+def problem_response_parts(exc: LoomError) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    body = exc.to_problem()
+    body["trace_id"] = current_trace_id()
+    headers = [(b"content-type", _PROBLEM)]
+    if isinstance(exc, MethodNotAllowed):
+        headers.append((b"allow", ", ".join(exc.allowed).encode()))
+    if exc.status == 503:
+        headers.append((b"retry-after", b"1"))
+    return exc.status, headers, _encoder.encode(body)
+
+
+async def send_problem(send: Send, exc: LoomError) -> None:
+    status, headers, body = problem_response_parts(exc)
+    headers.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class _Bound:
+    """A compiled route with everything the hot path needs precomputed."""
+
+    __slots__ = (
+        "expose_profile",
+        "has_body",
+        "info",
+        "needs_query",
+        "plan",
+        "profiles",
+        "route",
+        "run",
+        "status",
+        "validators",
+    )
+
+    def __init__(self, route: CompiledRoute) -> None:
+        self.route = route
+        self.plan = route.plan
+        self.run = route.plan.run
+        self.status = route.status_code
+        self.has_body = route.plan.codec is not None
+        self.needs_query = route.plan.needs_query
+        self.expose_profile = route.expose_profile
+        self.profiles = route.allowed_profiles if route.expose_profile else None
+        self.validators = tuple(route.validators.items())
+        model = getattr(route.use_case, "model", None) or route.model
+        self.info = model_info(model) if model is not None else None
+
+
+class MethodDispatcher:
+    """The ASGI app of one path template: every method served there, and a 405 (with
+    a complete ``Allow`` header) for the others."""
+
+    def __init__(
+        self,
+        routes: list[CompiledRoute],
+        *,
+        begin: Callable[[], Any],
+        max_body_size: int,
+        on_use_case: Callable[[str, float, bool], None] | None = None,
+    ) -> None:
+        self.by_method = {r.method: _Bound(r) for r in routes}
+        if "GET" in self.by_method:
+            self.by_method.setdefault("HEAD", self.by_method["GET"])
+        self.allowed = tuple(sorted(self.by_method))
+        self.begin = begin
+        self.max_body_size = max_body_size
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        bound = self.by_method.get(scope["method"])
+        if bound is None:
+            await send_problem(send, MethodNotAllowed(self.allowed))
+            return
+        try:
+            params: dict[str, Any] = scope.get("path_params") or {}
+            for name, check in bound.validators:
+                check(params[name])
+            payload = await self._body(scope, receive) if bound.has_body else None
+            query = None
+            profile = None
+            if bound.needs_query:
+                query, profile = self._query(scope, bound)
+            elif bound.expose_profile:
+                profile = self._profile(scope, bound)
+            async with self.begin():
+                result = await bound.run(bound.route.instance, params, payload, query, profile)
+            body = _encoder.encode(result)
+        except LoomError as exc:
+            await send_problem(send, exc)
+            return
+        except Exception:
+            log.exception("unhandled error in %s %s", scope["method"], bound.route.path)
+            await send_problem(send, LoomError("an unexpected error occurred"))
+            return
+        await send(
+            {
+                "type": "http.response.start",
+                "status": bound.status,
+                "headers": [*_JSON, (b"content-length", str(len(body)).encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    async def _body(self, scope: Scope, receive: Receive) -> bytes:
+        limit = self.max_body_size
+        content_type = b""
+        for key, value in scope["headers"]:
+            if key == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    raise BadRequest("invalid Content-Length header") from None
+                if declared > limit:
+                    raise PayloadTooLarge(f"request body exceeds {limit} bytes")
+            elif key == b"content-type":
+                content_type = value.lower()
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise BadRequest("client disconnected")
+            chunk = message.get("body", b"")
+            if chunk:
+                size += len(chunk)
+                if size > limit:
+                    raise PayloadTooLarge(f"request body exceeds {limit} bytes")
+                chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        if body and content_type and b"json" not in content_type:
+            exc = LoomError(
+                f"unsupported media type {content_type.decode('latin-1')!r}; send application/json"
+            )
+            exc.status, exc.code, exc.title = (
+                415,
+                "unsupported_media_type",
+                "Unsupported Media Type",
+            )
+            raise exc
+        return body
+
+    def _items(self, scope: Scope) -> list[tuple[str, str]]:
+        raw = scope.get("query_string", b"")
+        if not raw:
+            return []
+        try:
+            return parse_qsl(
+                raw.decode("latin-1"),
+                keep_blank_values=True,
+                max_num_fields=_MAX_QUERY_FIELDS,
+                encoding="utf-8",
+                errors="replace",
+            )
+        except ValueError:
+            raise ValidationError.single(
+                None, f"at most {_MAX_QUERY_FIELDS} query parameters"
+            ) from None
+
+    def _query(self, scope: Scope, bound: _Bound) -> tuple[Any, str]:
+        items = self._items(scope)
+        if bound.info is None:
+            raise ValidationError.single(None, "this route has no model to query")
+        return parse_list_query(
+            items,
+            bound.info,
+            default_mode=bound.route.pagination_mode,
+            allowed_profiles=bound.profiles,
+            profile_default=bound.route.profile_default,
+        )
+
+    def _profile(self, scope: Scope, bound: _Bound) -> str:
+        profile = bound.route.profile_default
+        for key, value in self._items(scope):
+            if key == "profile":
+                if bound.profiles is None or value not in bound.profiles:
+                    allowed = ", ".join(bound.profiles or ())
+                    raise ValidationError.single(
+                        "profile", f"unknown profile {value!r}; allowed: {allowed}"
+                    )
+                profile = value
+        return profile

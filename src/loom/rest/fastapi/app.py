@@ -1,0 +1,122 @@
+"""Building the FastAPI application for a :class:`~loom.core.runtime.Runtime`."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from loom.core.config.loader import select
+from loom.core.errors import LoomError, MethodNotAllowed, NotFound
+from loom.core.runtime import Runtime
+from loom.rest.fastapi._endpoint import MethodDispatcher, problem_response_parts
+from loom.rest.openapi import build_openapi
+from loom.rest.routes import CompiledRoute, compile_routes, route_sort_key
+
+__all__ = ["build_fastapi_app"]
+
+log = logging.getLogger("loom.rest")
+
+DEFAULT_MAX_BODY = 1024 * 1024
+
+
+def _problem(exc: LoomError) -> Response:
+    status, headers, body = problem_response_parts(exc)
+    return Response(
+        body,
+        status_code=status,
+        headers={k.decode(): v.decode() for k, v in headers if k != b"content-type"},
+        media_type="application/problem+json",
+    )
+
+
+async def _http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 404:
+        return _problem(NotFound(f"no route for {request.method} {request.url.path}"))
+    if exc.status_code == 405:
+        allowed = (exc.headers or {}).get("Allow", "GET").split(", ")
+        return _problem(MethodNotAllowed(allowed))
+    err = LoomError(str(exc.detail))
+    err.status = exc.status_code
+    err.code = "http_error"
+    err.title = str(exc.detail)
+    return _problem(err)
+
+
+async def _unhandled(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error", exc_info=exc)
+    return _problem(LoomError("an unexpected error occurred"))
+
+
+async def _loom_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, LoomError)
+    return _problem(exc)
+
+
+def build_fastapi_app(runtime: Runtime) -> FastAPI:
+    cfg = runtime.config
+    rest = "app.rest"
+    title = str(select(cfg, f"{rest}.title") or select(cfg, "app.name") or "Loom API")
+    version = str(select(cfg, f"{rest}.version") or "0.1.0")
+    docs_url = select(cfg, f"{rest}.docs_url", "/docs")
+    redoc_url = select(cfg, f"{rest}.redoc_url", "/redoc")
+    max_body = int(select(cfg, f"{rest}.max_body_size", DEFAULT_MAX_BODY))
+
+    routes = compile_routes(runtime.components.interfaces, runtime)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await runtime.startup()
+        try:
+            yield
+        finally:
+            await runtime.shutdown()
+
+    app = FastAPI(
+        title=title,
+        version=version,
+        docs_url=docs_url,
+        redoc_url=redoc_url,
+        openapi_url="/openapi.json",
+        lifespan=lifespan,
+        description=select(cfg, f"{rest}.description"),
+    )
+    grouped: dict[str, list[CompiledRoute]] = defaultdict(list)
+    for route in routes:
+        grouped[route.path].append(route)
+    begin = runtime.uow.begin
+    for path in sorted(grouped, key=route_sort_key):
+        dispatcher = MethodDispatcher(grouped[path], begin=begin, max_body_size=max_body)
+        app.router.routes.append(
+            Route(path, endpoint=dispatcher, methods=None, include_in_schema=False)
+        )
+
+    document: dict[str, Any] | None = None
+
+    def openapi() -> dict[str, Any]:
+        nonlocal document
+        if document is None:
+            document = build_openapi(
+                routes, title=title, version=version, description=app.description or None
+            )
+            extra = getattr(app.state, "loom_openapi_paths", None)
+            if extra:
+                document["paths"].update(extra)
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    app.add_exception_handler(StarletteHTTPException, _http_exception)
+    app.add_exception_handler(LoomError, _loom_error)
+    app.add_exception_handler(Exception, _unhandled)
+    app.state.loom = runtime
+    app.state.loom_routes = routes
+    return app

@@ -1,0 +1,33 @@
+"""``create_app("config/api.yaml")``: the whole REST application from config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+
+from loom.bootstrap import build_runtime, load
+from loom.rest.fastapi._observability import install_observability
+from loom.rest.fastapi.app import build_fastapi_app
+
+__all__ = ["create_app"]
+
+
+def create_app(*config_paths: str | Path | Any) -> FastAPI:
+    """Load the config, discover the application and return its FastAPI app.
+
+    Swagger UI is at ``app.rest.docs_url`` (``/docs``) and the OpenAPI document at
+    ``/openapi.json``; health at ``/health/live`` and ``/health/ready``; metrics at
+    ``metrics.path`` when enabled.
+    """
+    cfg = load(*config_paths)
+    runtime = build_runtime(cfg)
+    app = build_fastapi_app(runtime)
+    database = getattr(runtime, "database", None)
+    checks: dict[str, Any] = {}
+    if database is not None:
+        checks["database"] = database.ping
+    checks.update(getattr(runtime, "readiness_checks", {}) or {})
+    install_observability(app, cfg, readiness_checks=checks)
+    return app

@@ -1,0 +1,217 @@
+"""Compiling interfaces into a flat, checked route table.
+
+The table is framework-agnostic: the FastAPI adapter serves it, ``loom routes``
+prints it and the OpenAPI builder documents it. Every mistake (a use case needing a
+parameter the path does not have, two routes on the same method and path, an
+unknown profile) is a :class:`DeclarationError` at start-up.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from loom.core.errors import ValidationError
+from loom.core.model import ModelInfo, model_info
+from loom.core.model._base import all_models
+from loom.core.model._write import INT64_MAX, INT64_MIN
+from loom.core.naming import to_snake
+from loom.core.repository.abc.query import PaginationMode
+from loom.core.runtime import Runtime
+from loom.core.use_case._plan import DeclarationError, ExecutionPlan
+from loom.rest.autocrud import AUTO_OPERATIONS, build_auto_routes
+from loom.rest.model import RestInterface, RestRoute
+
+__all__ = ["CompiledRoute", "compile_routes", "path_params", "route_sort_key"]
+
+_PARAM = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)(?::[^}]*)?}")
+
+
+def path_params(path: str) -> list[str]:
+    return _PARAM.findall(path)
+
+
+def _join(prefix: str, path: str) -> str:
+    prefix = "/" + prefix.strip("/") if prefix.strip("/") else ""
+    if not path:
+        return prefix or "/"
+    return prefix + ("" if path.startswith("/") else "/") + path
+
+
+def route_sort_key(path: str) -> tuple[Any, ...]:
+    """Static segments before parameters at the same position: ``/low-stock`` wins
+    over ``/{id}`` whatever the declaration order."""
+    segments = [s for s in path.split("/") if s]
+    return tuple((1, "") if _PARAM.fullmatch(s) else (0, s) for s in segments) + ((2, ""),)
+
+
+def _int_validator(name: str) -> Callable[[str], None]:
+    def check(raw: str) -> None:
+        text = raw.strip()
+        ok = (
+            bool(text)
+            and (text.isdigit() or (text[0] == "-" and text[1:].isdigit()))
+            and len(text) <= 20
+        )
+        if not ok or not INT64_MIN <= int(text) <= INT64_MAX:
+            raise ValidationError.single(name, "expected an integer id")
+
+    return check
+
+
+@dataclass
+class CompiledRoute:
+    method: str
+    path: str
+    use_case: type
+    plan: ExecutionPlan
+    instance: Any
+    status_code: int
+    summary: str
+    description: str
+    tags: tuple[str, ...]
+    interface: type
+    model: type | None
+    pagination_mode: PaginationMode
+    expose_profile: bool
+    allowed_profiles: tuple[str, ...]
+    profile_default: str
+    auto: str | None
+    path_param_types: dict[str, Any] = field(default_factory=dict)
+    validators: dict[str, Callable[[str], None]] = field(default_factory=dict)
+
+    @property
+    def operation_id(self) -> str:
+        return f"{self.use_case.__name__}_{self.method.lower()}"
+
+    @property
+    def is_list(self) -> bool:
+        return self.plan.needs_query
+
+
+def _typed_path_param(name: str, plan: ExecutionPlan, info: ModelInfo | None) -> Any:
+    """The type a path parameter must have, even when execute annotates it ``str``.
+
+    ``id`` takes the interface model's primary-key type, ``<thing>_id`` the key type of
+    the model it names (``product_id`` -> ``Product``) or that a foreign key refers to.
+    """
+    declared = next(
+        (p.annotation for p in plan.params if p.name == name and p.kind == "param"), None
+    )
+    if declared is not None and declared not in (str, Any, inspect.Parameter.empty):
+        return declared
+    if name == "id" and info is not None:
+        return info.pk.python_type
+    if name.endswith("_id"):
+        stem = name[:-3]
+        if info is not None:
+            col = info.columns.get(name)
+            if col is not None and col.decl.foreign_key:
+                table = col.decl.foreign_key.split(".", 1)[0]
+                for m in all_models():
+                    if m.__tablename__ == table:
+                        return model_info(m).pk.python_type
+        for m in all_models():
+            if to_snake(m.__name__) == stem or m.__tablename__ in (stem, stem + "s"):
+                return model_info(m).pk.python_type
+    return str
+
+
+def compile_routes(interfaces: Sequence[type], runtime: Runtime) -> list[CompiledRoute]:
+    compiled: list[CompiledRoute] = []
+    seen: dict[tuple[str, str], str] = {}
+    for interface in interfaces:
+        if not (isinstance(interface, type) and issubclass(interface, RestInterface)):
+            raise DeclarationError(f"{interface!r} is not a RestInterface")
+        model = interface.model
+        info = model_info(model) if model is not None else None
+        declared: list[RestRoute] = list(interface.routes or ())
+        if interface.auto:
+            if model is None:
+                raise DeclarationError(
+                    f"interface {interface.__qualname__}: auto = True needs RestInterface[Model]"
+                )
+            include = tuple(interface.include or ())
+            bad = [op for op in include if op not in AUTO_OPERATIONS]
+            if bad:
+                raise DeclarationError(
+                    f"interface {interface.__qualname__}: include has unknown operation(s) {bad}; "
+                    f"use {AUTO_OPERATIONS}"
+                )
+            have = {(r.method, r.path) for r in declared}
+            declared += [
+                r for r in build_auto_routes(model, include) if (r.method, r.path) not in have
+            ]
+        profiles = info.profiles() if info is not None else ("default",)
+        allowed = tuple(interface.allowed_profiles or profiles)
+        for p in allowed:
+            if p not in profiles:
+                raise DeclarationError(
+                    f"interface {interface.__qualname__}: allowed_profiles has {p!r}, "
+                    f"which {info.name if info else 'the model'} does not declare"
+                )
+        if interface.profile_default not in allowed and interface.profile_default != "default":
+            raise DeclarationError(
+                f"interface {interface.__qualname__}: profile_default {interface.profile_default!r} "
+                "is not an allowed profile"
+            )
+        for route in declared:
+            if not isinstance(route, RestRoute):
+                raise DeclarationError(
+                    f"interface {interface.__qualname__}: routes must be RestRoute, got {route!r}"
+                )
+            full = _join(interface.prefix, route.path)
+            where = f"interface {interface.__qualname__}, route {route.method} {full}"
+            key = (route.method, re.sub(_PARAM, "{}", full).rstrip("/") or "/")
+            if key in seen:
+                raise DeclarationError(f"{where}: already served by {seen[key]}")
+            seen[key] = route.use_case.__qualname__
+            try:
+                plan = runtime.plan(route.use_case)
+                instance = runtime.instance(route.use_case)
+            except DeclarationError as exc:
+                raise DeclarationError(f"{where}: {exc}") from None
+            names = path_params(full)
+            for required in plan.required_params:
+                if required not in names:
+                    raise DeclarationError(
+                        f"{where}: use case {route.use_case.__qualname__} needs parameter "
+                        f"{required!r}, which the path does not have"
+                    )
+            uc_model = getattr(route.use_case, "model", None)
+            route_info = model_info(uc_model) if uc_model is not None else info
+            types = {n: _typed_path_param(n, plan, route_info) for n in names}
+            validators = {n: _int_validator(n) for n, t in types.items() if t is int}
+            expose = (
+                route.expose_profile
+                if route.expose_profile is not None
+                else interface.expose_profile
+            )
+            status = route.status_code or (201 if route.auto == "create" else 200)
+            compiled.append(
+                CompiledRoute(
+                    method=route.method,
+                    path=full,
+                    use_case=route.use_case,
+                    plan=plan,
+                    instance=instance,
+                    status_code=status,
+                    summary=route.summary or route.use_case.__name__,
+                    description=route.description or (route.use_case.__doc__ or "").strip(),
+                    tags=tuple(route.tags or interface.tags or ()),
+                    interface=interface,
+                    model=model,
+                    pagination_mode=PaginationMode(interface.pagination_mode),
+                    expose_profile=bool(expose) and plan.needs_profile,
+                    allowed_profiles=allowed,
+                    profile_default=interface.profile_default,
+                    auto=route.auto,
+                    path_param_types=types,
+                    validators=validators,
+                )
+            )
+    compiled.sort(key=lambda r: route_sort_key(r.path))
+    return compiled
