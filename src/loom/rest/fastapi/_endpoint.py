@@ -9,6 +9,7 @@ result is encoded by msgspec straight into the response body.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qsl
@@ -24,6 +25,7 @@ from loom.core.errors import (
 )
 from loom.core.model import model_info
 from loom.core.observability.context import current_trace_id
+from loom.core.observability.tracing import tracing_enabled, use_case_span
 from loom.rest.query import parse_list_query
 from loom.rest.routes import CompiledRoute
 
@@ -107,6 +109,8 @@ class MethodDispatcher:
         self.allowed = tuple(sorted(self.by_method))
         self.begin = begin
         self.max_body_size = max_body_size
+        self.metrics: Any = None
+        """Set by the app builder when metrics are enabled (``Metrics``)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         bound = self.by_method.get(scope["method"])
@@ -124,8 +128,11 @@ class MethodDispatcher:
                 query, profile = self._query(scope, bound)
             elif bound.expose_profile:
                 profile = self._profile(scope, bound)
-            async with self.begin():
-                result = await bound.run(bound.route.instance, params, payload, query, profile)
+            if self.metrics is None and not tracing_enabled():
+                async with self.begin():
+                    result = await bound.run(bound.route.instance, params, payload, query, profile)
+            else:
+                result = await self._observed(bound, params, payload, query, profile)
             body = _encoder.encode(result)
         except LoomError as exc:
             await send_problem(send, exc)
@@ -142,6 +149,23 @@ class MethodDispatcher:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+    async def _observed(
+        self, bound: _Bound, params: dict[str, Any], payload: Any, query: Any, profile: Any
+    ) -> Any:
+        """The use case run with its latency/failure metric and an OpenTelemetry span."""
+        name = bound.route.use_case.__qualname__
+        started = time.perf_counter()
+        failed = True
+        try:
+            with use_case_span(name):
+                async with self.begin():
+                    result = await bound.run(bound.route.instance, params, payload, query, profile)
+            failed = False
+            return result
+        finally:
+            if self.metrics is not None:
+                self.metrics.observe_use_case(name, time.perf_counter() - started, failed)
 
     async def _body(self, scope: Scope, receive: Receive) -> bytes:
         limit = self.max_body_size

@@ -94,11 +94,14 @@ def build_fastapi_app(runtime: Runtime) -> FastAPI:
     for route in routes:
         grouped[route.path].append(route)
     begin = runtime.uow.begin
+    dispatchers: list[MethodDispatcher] = []
     for path in sorted(grouped, key=route_sort_key):
         dispatcher = MethodDispatcher(grouped[path], begin=begin, max_body_size=max_body)
+        dispatchers.append(dispatcher)
         app.router.routes.append(
             Route(path, endpoint=dispatcher, methods=None, include_in_schema=False)
         )
+    app.state.loom_dispatchers = dispatchers
 
     document: dict[str, Any] | None = None
 

@@ -29,5 +29,14 @@ def create_app(*config_paths: str | Path | Any) -> FastAPI:
     if database is not None:
         checks["database"] = database.ping
     checks.update(getattr(runtime, "readiness_checks", {}) or {})
-    install_observability(app, cfg, readiness_checks=checks)
+    metrics = install_observability(app, cfg, readiness_checks=checks)
+    if metrics is not None:
+        for dispatcher in app.state.loom_dispatchers:
+            dispatcher.metrics = metrics
+        if database is not None:
+            pool = database.engine.pool
+            if hasattr(pool, "checkedout") and hasattr(pool, "size"):
+                metrics.set_pool_stats_provider(
+                    lambda: {"in_use": pool.checkedout(), "size": pool.size()}
+                )
     return app
