@@ -106,7 +106,11 @@ def _make_renderer(kind: str, stream: IO[str]) -> Any:
             key_order=["timestamp", "level", "event", "logger", "trace_id"], drop_missing=True
         )
     colors = bool(getattr(stream, "isatty", lambda: False)())
-    return structlog.dev.ConsoleRenderer(colors=colors)
+    # Plain tracebacks: rich's default shows local variables, which would print
+    # request bodies and credentials into the log.
+    return structlog.dev.ConsoleRenderer(
+        colors=colors, exception_formatter=structlog.dev.plain_traceback
+    )
 
 
 def configure_logging(
