@@ -51,6 +51,7 @@ __all__ = ["RepositorySQLAlchemy", "row_factory"]
 M = TypeVar("M")
 Id = TypeVar("Id")
 
+
 def row_factory(info: ModelInfo, names: Sequence[str]) -> Callable[[Sequence[Any]], Any]:
     """``row -> Model(a=row[0], b=row[1], ...)``, generated once per column list."""
     args = ", ".join(f"{name}=row[{i}]" for i, name in enumerate(names))
