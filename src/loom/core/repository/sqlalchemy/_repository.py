@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from loom.core.model import ModelInfo, model_info
 from loom.core.model._write import prepare_create, prepare_patch
+from loom.core.projection import validate_profiles
 from loom.core.repository._coerce import coerce_value, resolve_column
 from loom.core.repository._listing import (
     MISSING,
@@ -39,6 +40,7 @@ from loom.core.repository.abc.query import (
 from loom.core.repository.cursor import CursorCodec
 from loom.core.repository.sqlalchemy._database import Database
 from loom.core.repository.sqlalchemy._errors import translate
+from loom.core.repository.sqlalchemy._profiles import default_profile_loader
 from loom.core.repository.sqlalchemy._query import (
     compile_filters,
     keyset_predicate,
@@ -127,7 +129,9 @@ class RepositorySQLAlchemy(Generic[M, Id]):
         self.info = model_info(target)
         self._plan = _plan_for(self.info)
         self._cursors = CursorCodec(cursor_secret or self.default_cursor_secret)
-        self.profile_loader: Any = None
+        # Loads relations/projections of non-default profiles (see _profiles.py).
+        self.profile_loader: Any = default_profile_loader()
+        validate_profiles(self.info)
 
     # -- plumbing ---------------------------------------------------------------------
 
