@@ -26,11 +26,24 @@ AfterCommit = Callable[[], Awaitable[Any] | Any]
 class UnitOfWork:
     """State of one unit of work; adapters subclass it to hold their connection."""
 
-    __slots__ = ("_after_commit", "depth")
+    __slots__ = ("_after_commit", "_before_commit", "depth")
 
     def __init__(self) -> None:
         self._after_commit: list[AfterCommit] = []
+        self._before_commit: list[AfterCommit] = []
         self.depth = 0
+
+    def before_commit(self, hook: AfterCommit) -> None:
+        """Run ``hook`` inside the transaction, just before it commits (outbox writes)."""
+        self._before_commit.append(hook)
+
+    async def run_before_commit(self) -> None:
+        while self._before_commit:
+            hooks, self._before_commit = self._before_commit, []
+            for hook in hooks:
+                result = hook()
+                if hasattr(result, "__await__"):
+                    await result
 
     def after_commit(self, hook: AfterCommit) -> None:
         self._after_commit.append(hook)
@@ -71,6 +84,7 @@ class NullUnitOfWorkFactory:
         token = _current.set(uow)
         try:
             yield uow
+            await uow.run_before_commit()
         finally:
             _current.reset(token)
         await uow.run_after_commit()

@@ -153,6 +153,7 @@ class Database:
         try:
             try:
                 yield uow
+                await uow.run_before_commit()
             except BaseException:
                 # The original error matters more than a failed rollback.
                 with contextlib.suppress(Exception):

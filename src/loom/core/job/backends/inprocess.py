@@ -1,0 +1,179 @@
+"""The embedded backend: an asyncio worker pool inside the application process.
+
+Used when no broker is configured. Jobs are recorded in the dispatching
+transaction like with Celery, so they survive a restart: at start-up the worker
+picks up every record still ``pending`` (never started, or waiting for a retry) or
+``running`` (the process died mid-job) and runs it again. Each attempt commits its
+own writes. Good for one process; with several API processes on one database use
+Celery, as each process would recover the others' unfinished jobs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import TYPE_CHECKING
+
+from loom.core.job.runner import JobRunner
+from loom.core.job.service import JobEnvelope
+from loom.core.job.store import JobStore, utcnow
+
+if TYPE_CHECKING:
+    from loom.core.runtime import Runtime
+
+__all__ = ["InProcessBackend"]
+
+log = logging.getLogger("loom.jobs")
+
+#: Seconds before retrying a job whose attempt could not even reach the job store.
+STORE_RETRY_DELAY = 5.0
+
+_Item = tuple[JobEnvelope, bool] | None
+
+
+class InProcessBackend:
+    """``concurrency`` asyncio workers fed by a queue; retries are timers on the loop."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        store: JobStore,
+        *,
+        concurrency: int = 4,
+        shutdown_timeout: float = 10.0,
+    ) -> None:
+        self.runtime = runtime
+        self.store = store
+        self.runner = JobRunner(runtime, store)
+        self.concurrency = max(1, concurrency)
+        self.shutdown_timeout = shutdown_timeout
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._queue: asyncio.Queue[_Item] | None = None
+        self._workers: list[asyncio.Task[None]] = []
+        self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._scheduled: set[str] = set()
+        self._active: set[str] = set()
+        self._closing = False
+        runtime.startup_hooks.append(self.start)
+        runtime.shutdown_hooks.append(self.stop)
+
+    def __repr__(self) -> str:
+        return f"InProcessBackend(concurrency={self.concurrency})"
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start the workers and re-queue what a previous process left unfinished."""
+        self._ensure_started()
+        for record in await self.store.unfinished():
+            if record.id in self._active or record.id in self._scheduled:
+                continue
+            delay = 0.0
+            if record.state == "pending" and record.available_at is not None:
+                delay = max((record.available_at - utcnow()).total_seconds(), 0.0)
+            log.info("recovering %s job %s %s", record.state, record.job, record.id)
+            self._schedule(record.envelope(), delay, allow_running=record.state == "running")
+
+    async def stop(self) -> None:
+        """Let running attempts finish (up to ``shutdown_timeout``), then cancel.
+
+        Queued and delayed jobs stay ``pending`` in the store and an interrupted one
+        stays ``running``: the next start picks them up.
+        """
+        self._closing = True
+        for timer in self._timers.values():
+            timer.cancel()
+        self._timers.clear()
+        self._scheduled.clear()
+        workers, self._workers = self._workers, []
+        if self._queue is not None:
+            for _ in workers:
+                self._queue.put_nowait(None)
+        if workers:
+            _done, pending = await asyncio.wait(workers, timeout=self.shutdown_timeout)
+            for task in pending:
+                task.cancel()
+            for task in pending:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._queue = None
+        self._loop = None
+
+    def _ensure_started(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._loop is loop and self._workers:
+            return
+        self._loop = loop
+        self._closing = False
+        self._queue = asyncio.Queue()
+        self._timers.clear()
+        self._scheduled.clear()
+        self._workers = [
+            loop.create_task(self._work(), name=f"loom-job-worker-{n}")
+            for n in range(self.concurrency)
+        ]
+
+    # -- scheduling --------------------------------------------------------------------
+
+    async def submit(self, envelope: JobEnvelope) -> None:
+        """Queue a recorded job (called after the dispatching transaction commits)."""
+        self._ensure_started()
+        self._schedule(envelope, envelope.countdown)
+
+    def _schedule(
+        self, envelope: JobEnvelope, delay: float, *, allow_running: bool = False
+    ) -> None:
+        if self._closing or self._loop is None:
+            return
+        job_id = envelope.job_id
+        if job_id in self._scheduled:
+            return
+        self._scheduled.add(job_id)
+        if delay > 0:
+            self._timers[job_id] = self._loop.call_later(
+                delay, self._enqueue, envelope, allow_running
+            )
+        else:
+            self._enqueue(envelope, allow_running)
+
+    def _enqueue(self, envelope: JobEnvelope, allow_running: bool) -> None:
+        self._timers.pop(envelope.job_id, None)
+        if self._queue is not None and not self._closing:
+            self._queue.put_nowait((envelope, allow_running))
+
+    async def _work(self) -> None:
+        queue = self._queue
+        assert queue is not None
+        while True:
+            item = await queue.get()
+            if item is None or self._closing:
+                return
+            envelope, allow_running = item
+            job_id = envelope.job_id
+            self._scheduled.discard(job_id)
+            self._active.add(job_id)
+            try:
+                outcome = await self.runner.attempt(envelope, allow_running=allow_running)
+                if outcome.kind == "retry":
+                    self._schedule(envelope, outcome.delay)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # The store itself failed (database down): the record is untouched or
+                # still running; try again later rather than dropping the job.
+                log.exception("job %s %s: attempt could not run", envelope.job, job_id)
+                self._schedule(envelope, STORE_RETRY_DELAY, allow_running=True)
+            finally:
+                self._active.discard(job_id)
+
+    async def drain(self, timeout: float = 30.0) -> None:
+        """Wait until nothing is queued, delayed or running (tests, scripts)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self._scheduled or self._active:
+            if loop.time() >= deadline:
+                raise TimeoutError(
+                    f"jobs still busy after {timeout}s: {sorted(self._scheduled | self._active)}"
+                )
+            await asyncio.sleep(0.01)

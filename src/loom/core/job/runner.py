@@ -1,0 +1,245 @@
+"""One job attempt, the same for every backend: claim, execute, retry or finish,
+then run the callback.
+
+Each step gets its own unit of work, in this order:
+
+1. *claim* (short transaction): the record becomes ``running``, ``attempts + 1``;
+   a finished record is skipped, so a redelivered message never runs a job twice
+   after it succeeded.
+2. *execute* (the job's transaction): the job's writes commit on success and roll
+   back on failure.
+3. *finish*: on success, the success callback and the ``succeeded`` state commit
+   together; on a failure with attempts left the record goes back to ``pending``
+   with a backoff; on the last failure, the failure callback and ``failed`` commit
+   together. If the process dies between 2 and 3 the record is still ``running`` and
+   the job runs again on redelivery or recovery: delivery is at-least-once, so jobs
+   and callbacks should be idempotent.
+
+A callback that raises rolls back its own writes; the job keeps its final state
+and the callback's error is recorded on it (it is logged too).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import importlib
+import inspect
+import logging
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Literal
+
+import msgspec
+
+from loom.core.errors import RuleViolation, ValidationError
+from loom.core.job.service import JobEnvelope
+from loom.core.job.store import JobRecord, JobStore, error_summary, utcnow
+from loom.core.observability.context import restore_trace_headers
+from loom.core.observability.tracing import job_span
+
+if TYPE_CHECKING:
+    from loom.core.runtime import Runtime
+
+__all__ = ["JobRunner", "Outcome", "RetryPolicy", "config_section"]
+
+log = logging.getLogger("loom.jobs")
+
+#: Failures that another attempt cannot fix: the input itself is wrong.
+PERMANENT_ERRORS: tuple[type[BaseException], ...] = (ValidationError, RuleViolation)
+
+
+class Outcome(msgspec.Struct, kw_only=True):
+    """What an attempt led to; backends schedule the retry themselves."""
+
+    kind: Literal["succeeded", "failed", "retry", "skipped"]
+    result: Any = None
+    delay: float = 0.0
+    error: tuple[str, str] | None = None
+
+
+class RetryPolicy(msgspec.Struct, frozen=True, kw_only=True):
+    """Exponential backoff: ``backoff * 2 ** (attempt - 1)`` seconds, capped at ``max``."""
+
+    backoff: float = 1.0
+    max: float = 60.0
+
+    def delay(self, attempt: int) -> float:
+        if self.backoff <= 0:
+            return 0.0
+        return float(min(self.backoff * 2 ** max(attempt - 1, 0), self.max))
+
+
+def config_section(cfg: Any, key: str) -> Mapping[str, Any]:
+    """``cfg[key]`` when it is a mapping (dict or OmegaConf node), else ``{}``."""
+    value = cfg.get(key) if hasattr(cfg, "get") else None
+    return value if isinstance(value, Mapping) or hasattr(value, "keys") else {}  # type: ignore[return-value]
+
+
+class JobRunner:
+    """Runs attempts of recorded jobs on one runtime; shared by all backends."""
+
+    def __init__(self, runtime: Runtime, store: JobStore) -> None:
+        self.runtime = runtime
+        self.store = store
+        self._policies: dict[str, RetryPolicy] = {}
+
+    # -- settings ----------------------------------------------------------------------
+
+    def retry_policy(self, job_name: str) -> RetryPolicy:
+        """``jobs.<Job>.retry_backoff`` / ``retry_backoff_max``, else ``jobs.retry_backoff``
+        / ``jobs.retry_backoff_max``, else the job's ``__retry_backoff__``, else 1s / 60s."""
+        policy = self._policies.get(job_name)
+        if policy is None:
+            jobs = config_section(self.runtime.config, "jobs")
+            own = config_section(jobs, job_name)
+            try:
+                cls: Any = self.runtime.job_class(job_name)
+            except LookupError:
+                cls = None
+            backoff = own.get(
+                "retry_backoff",
+                jobs.get("retry_backoff", getattr(cls, "__retry_backoff__", 1.0)),
+            )
+            cap = own.get("retry_backoff_max", jobs.get("retry_backoff_max", 60.0))
+            policy = RetryPolicy(backoff=float(backoff), max=float(cap))
+            self._policies[job_name] = policy
+        return policy
+
+    # -- one attempt -------------------------------------------------------------------
+
+    async def attempt(self, envelope: JobEnvelope, *, allow_running: bool = False) -> Outcome:
+        """Run one attempt of the recorded job ``envelope.job_id``.
+
+        ``allow_running`` takes over a record left ``running`` by a dead worker (a
+        redelivered message, a crash recovery); without it such a record is skipped,
+        as someone else is running it.
+        """
+        with restore_trace_headers(envelope.headers or _trace_headers(envelope)):
+            record = await self._claim(envelope, allow_running)
+            if record is None:
+                return Outcome(kind="skipped")
+            return await self._run(record)
+
+    async def _claim(self, envelope: JobEnvelope, allow_running: bool) -> JobRecord | None:
+        async with self.runtime.unit_of_work():
+            record = await self.store.claim(envelope.job_id, allow_running=allow_running)
+            if record is None and await self.store.get(envelope.job_id) is None:
+                # Published without a record (sent by hand, or the record was pruned):
+                # adopt the message so its status can still be followed.
+                await self.store.add(envelope)
+                record = await self.store.claim(envelope.job_id)
+        return record
+
+    async def _run(self, record: JobRecord) -> Outcome:
+        name, queue = record.job, record.queue
+        self._event(name, queue, "started")
+        started = time.perf_counter()
+        try:
+            job = self.runtime.job_class(name)
+            with job_span(name, queue, record.id):
+                run = self.runtime.execute(job, params=record.params, payload=record.payload)
+                result = await (asyncio.wait_for(run, record.timeout) if record.timeout else run)
+        except Exception as exc:
+            elapsed = time.perf_counter() - started
+            return await self._failed(record, exc, elapsed)
+        elapsed = time.perf_counter() - started
+        await self._finish(record, "succeeded", result=result)
+        self._event(name, queue, "succeeded", elapsed)
+        return Outcome(kind="succeeded", result=result)
+
+    async def _failed(self, record: JobRecord, exc: Exception, elapsed: float) -> Outcome:
+        error = error_summary(exc)
+        retryable = not isinstance(exc, PERMANENT_ERRORS)
+        if retryable and record.attempts < record.max_attempts:
+            delay = self.retry_policy(record.job).delay(record.attempts)
+            log.warning(
+                "job %s %s attempt %d/%d failed (%s: %s), retrying in %.2fs",
+                record.job,
+                record.id,
+                record.attempts,
+                record.max_attempts,
+                *error,
+                delay,
+            )
+            async with self.runtime.unit_of_work():
+                await self.store.retry_later(
+                    record.id, error, utcnow() + dt.timedelta(seconds=delay)
+                )
+            self._event(record.job, record.queue, "retried", elapsed)
+            return Outcome(kind="retry", delay=delay, error=error)
+        log.error(
+            "job %s %s failed after %d attempt(s): %s: %s",
+            record.job,
+            record.id,
+            record.attempts,
+            *error,
+        )
+        await self._finish(record, "failed", error=error)
+        self._event(record.job, record.queue, "failed", elapsed)
+        return Outcome(kind="failed", error=error)
+
+    async def _finish(
+        self,
+        record: JobRecord,
+        state: Literal["succeeded", "failed"],
+        *,
+        result: Any = None,
+        error: tuple[str, str] | None = None,
+    ) -> None:
+        """Callback and final state in one transaction; a failing callback is recorded."""
+        name = record.on_success if state == "succeeded" else record.on_failure
+        try:
+            async with self.runtime.unit_of_work():
+                if name is not None:
+                    await self._callback(name, state, record, result, error)
+                await self.store.finish(record.id, state, result=result, error=error)
+        except Exception as exc:
+            log.exception("callback %s of job %s %s failed", name, record.job, record.id)
+            kind, message = error_summary(exc)
+            note = (kind, f"callback {name} failed: {message}")
+            async with self.runtime.unit_of_work():
+                await self.store.finish(record.id, state, result=result, error=error or note)
+
+    async def _callback(
+        self,
+        name: str,
+        state: str,
+        record: JobRecord,
+        result: Any,
+        error: tuple[str, str] | None,
+    ) -> None:
+        instance = self.runtime.instance(self.callback_class(name))
+        context = dict(record.params)
+        if state == "succeeded":
+            outcome = instance.on_success(record.id, result, **context)
+        else:
+            exc_type, exc_msg = error or ("Exception", "")
+            outcome = instance.on_failure(record.id, exc_type, exc_msg, **context)
+        if inspect.isawaitable(outcome):
+            await outcome
+
+    def callback_class(self, name: str) -> type:
+        """The callback registered under ``name`` (``module:qualname``), imported if needed."""
+        module, _, qualname = name.rpartition(":")
+        try:
+            return self.runtime.callback_class(qualname or name)
+        except LookupError:
+            if not module:
+                raise
+        target: Any = importlib.import_module(module)
+        for part in qualname.split("."):
+            target = getattr(target, part)
+        if not isinstance(target, type):
+            raise LookupError(f"callback {name!r} is not a class")
+        self.runtime.register_callback(target)
+        return target
+
+    def _event(self, job: str, queue: str, state: str, seconds: float | None = None) -> None:
+        metrics = getattr(self.runtime, "metrics", None)
+        if metrics is not None:
+            metrics.job_event(job, queue, state, seconds)
+
+
+def _trace_headers(envelope: JobEnvelope) -> dict[str, str]:
+    return {"trace_id": envelope.trace_id} if envelope.trace_id else {}
