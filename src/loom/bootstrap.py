@@ -7,10 +7,11 @@ so they see the same application.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from loom.core.config.loader import ConfigError, load_config, select
+from loom.core.config.loader import config_error, load_config, select
 from loom.core.di import Container
 from loom.core.discovery import discover
 from loom.core.model import model_info
@@ -44,7 +45,7 @@ def database_from_config(cfg: Any) -> Database:
             statement_timeout_ms=select(cfg, "database.statement_timeout_ms"),
         )
     except Exception as exc:
-        raise ConfigError(f"key 'database.url': cannot use {str(url)!r}: {exc}") from None
+        raise config_error(cfg, "database.url", f"cannot use {str(url)!r}: {exc}") from None
 
 
 def _repository_factory(database: Database, secret: str) -> Any:
@@ -67,8 +68,16 @@ def _job_backend(cfg: Any, runtime: Runtime) -> Any:
     return backend_from_config(cfg, runtime)
 
 
-def build_runtime(*config_paths: str | Path | Any, components: Components | None = None) -> Runtime:
-    """Load config, discover components, wire adapters and compile every plan."""
+def build_runtime(
+    *config_paths: str | Path | Any,
+    components: Components | None = None,
+    services: Mapping[Any, Any] | None = None,
+) -> Runtime:
+    """Load config, discover components, wire adapters and compile every plan.
+
+    ``services`` maps types to instances injectable into use cases, jobs and callbacks
+    (besides those registered with :func:`loom.core.di.provide`).
+    """
     cfg = load(*config_paths)
     found = components if components is not None else discover(cfg)
     database = database_from_config(cfg)
@@ -78,6 +87,7 @@ def build_runtime(*config_paths: str | Path | Any, components: Components | None
         components=found,
         uow=database,
         repository_factory=_repository_factory(database, secret),
+        services=services,
     )
     runtime.container.register(Database, database)
     runtime.database = database  # type: ignore[attr-defined]

@@ -18,9 +18,9 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, TypeGuard
 
-from loom.core.config.loader import ConfigError, select
+from loom.core.config.loader import config_error, select
 from loom.core.job.job import Job
 from loom.core.model._base import BaseModel, model_by_table
 from loom.core.repository.registry import registered_repositories
@@ -52,20 +52,20 @@ def add_code_path(cfg: Any) -> Path | None:
                 sys.path.insert(0, resolved)
             return candidate.resolve()
     tried = ", ".join(str(c) for c in candidates)
-    raise ConfigError(f"key 'app.code_path': folder {code_path!r} not found (tried {tried})")
+    raise config_error(cfg, "app.code_path", f"folder {code_path!r} not found (tried {tried})")
 
 
-def _import(name: str, key: str) -> ModuleType:
+def _import(cfg: Any, name: str, key: str) -> ModuleType:
     try:
         return importlib.import_module(name)
     except Exception as exc:
-        detail = str(exc).splitlines()[0] if str(exc) else ""
-        raise ConfigError(
-            f"key {key!r}: cannot import module {name!r}: {type(exc).__name__}: {detail}"
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise config_error(
+            cfg, key, f"cannot import module {name!r}: {type(exc).__name__}: {detail}"
         ) from exc
 
 
-def is_model(obj: Any) -> bool:
+def is_model(obj: Any) -> TypeGuard[type]:
     return (
         isinstance(obj, type)
         and issubclass(obj, BaseModel)
@@ -74,7 +74,7 @@ def is_model(obj: Any) -> bool:
     )
 
 
-def is_use_case(obj: Any) -> bool:
+def is_use_case(obj: Any) -> TypeGuard[type]:
     return (
         isinstance(obj, type)
         and issubclass(obj, UseCase)
@@ -170,7 +170,7 @@ class _Collector:
         while changed:
             changed = False
             for model in list(self.models):
-                for decl in model.__loom_declarations__.values():
+                for decl in getattr(model, "__loom_declarations__", {}).values():
                     fk = getattr(decl, "foreign_key", None)
                     if isinstance(fk, str) and "." in fk:
                         target = model_by_table(fk.split(".", 1)[0])
@@ -200,15 +200,16 @@ def _append(items: list[type], obj: type) -> None:
         items.append(obj)
 
 
-def _names(value: Any, key: str) -> list[str]:
+def _names(cfg: Any, key: str) -> list[str]:
+    value = select(cfg, key)
     if value is None:
-        raise ConfigError(f"key {key!r} is required for this discovery mode")
+        raise config_error(cfg, key, "is required for this discovery mode")
     if isinstance(value, str):
         return [value]
     try:
         names = [str(v) for v in value]
     except TypeError:
-        raise ConfigError(f"key {key!r}: must be a list of module names") from None
+        raise config_error(cfg, key, "must be a list of module names") from None
     return names
 
 
@@ -218,16 +219,16 @@ def discover(cfg: Any) -> Components:
     collector = _Collector()
     if mode == "modules":
         key = "app.discovery.modules.include"
-        for i, name in enumerate(_names(select(cfg, key), key)):
-            collector.scan(_import(name, f"{key}[{i}]"))
+        for i, name in enumerate(_names(cfg, key)):
+            collector.scan(_import(cfg, name, f"{key}[{i}]"))
     elif mode == "manifest":
         key = "app.discovery.manifest.module"
         name = select(cfg, key)
         if not name:
-            raise ConfigError(f"key {key!r} is required for discovery mode 'manifest'")
-        manifest = _import(str(name), key)
+            raise config_error(cfg, key, "is required for discovery mode 'manifest'")
+        manifest = _import(cfg, str(name), key)
         for attr in ("MODELS", "REPOSITORIES", "USE_CASES", "JOBS", "CALLBACKS", "INTERFACES"):
-            for obj in _iter(getattr(manifest, attr, ()), f"{name}.{attr}"):
+            for obj in _iter(cfg, key, getattr(manifest, attr, ()), f"{name}.{attr}"):
                 if attr == "CALLBACKS" and isinstance(obj, type):
                     _append(collector.callbacks, obj)
                 elif attr == "REPOSITORIES":
@@ -236,19 +237,21 @@ def discover(cfg: Any) -> Components:
                     before = _counts(collector)
                     collector.add(obj)
                     if _counts(collector) == before and not _already(collector, obj):
-                        raise ConfigError(
+                        raise config_error(
+                            cfg,
+                            key,
                             f"{name}.{attr}: {getattr(obj, '__qualname__', obj)!r} is not a "
-                            f"{attr.lower().rstrip('s').replace('_', ' ')}"
+                            f"{attr.lower().rstrip('s').replace('_', ' ')}",
                         )
     elif mode == "interfaces":
         key = "app.discovery.interfaces.include"
-        for i, entry in enumerate(_names(select(cfg, key), key)):
+        for i, entry in enumerate(_names(cfg, key)):
             module_name, _, attr = entry.partition(":")
-            module = _import(module_name, f"{key}[{i}]")
+            module = _import(cfg, module_name, f"{key}[{i}]")
             if attr:
                 obj = getattr(module, attr, None)
                 if obj is None or not is_interface(obj):
-                    raise ConfigError(f"key '{key}[{i}]': {entry!r} is not a RestInterface")
+                    raise config_error(cfg, f"{key}[{i}]", f"{entry!r} is not a RestInterface")
                 collector.add(obj)
             else:
                 for obj in vars(module).values():
@@ -257,14 +260,14 @@ def discover(cfg: Any) -> Components:
         # Jobs and callbacks live beside the use cases that dispatch them.
         collector.follow_references()
         for uc in list(collector.use_cases):
-            module = sys.modules.get(uc.__module__)
-            if module is not None:
-                for obj in vars(module).values():
+            uc_module = sys.modules.get(uc.__module__)
+            if uc_module is not None:
+                for obj in vars(uc_module).values():
                     if is_job(obj) or is_callback(obj):
                         collector.add(obj)
     else:
-        raise ConfigError(
-            f"key 'app.discovery.mode': unknown mode {mode!r}; use one of {', '.join(MODES)}"
+        raise config_error(
+            cfg, "app.discovery.mode", f"unknown mode {mode!r}; use one of {', '.join(MODES)}"
         )
     return collector.components()
 
@@ -277,7 +280,7 @@ def _already(c: _Collector, obj: Any) -> bool:
     return any(obj in group for group in (c.models, c.use_cases, c.jobs, c.interfaces, c.callbacks))
 
 
-def _iter(value: Any, where: str) -> Iterable[Any]:
+def _iter(cfg: Any, key: str, value: Any, where: str) -> Iterable[Any]:
     if isinstance(value, (list, tuple, set, frozenset)):
         return list(value)
-    raise ConfigError(f"{where}: must be a list")
+    raise config_error(cfg, key, f"{where}: must be a list")

@@ -13,7 +13,7 @@ import typing
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from typing import Any
 
-from loom.core.di import Container, ResolutionError
+from loom.core.di import Container, ResolutionError, provided_services
 from loom.core.job.job import Job
 from loom.core.job.service import JobBackend, JobService
 from loom.core.model import model_info
@@ -66,6 +66,7 @@ class Runtime:
         uow: UnitOfWorkFactory | None = None,
         repository_factory: RepositoryFactory | None = None,
         job_backend: JobBackend | None = None,
+        services: Mapping[Any, Any] | None = None,
     ) -> None:
         self.config: Mapping[str, Any] = config or {}
         self.components = components or Components()
@@ -85,6 +86,13 @@ class Runtime:
         self.container.register(ApplicationInvoker, self.invoker)
         self.container.register(JobService, self.job_service)
         self.container.add_resolver(self._resolve_repository_key)
+        for key, (instance, factory) in provided_services().items():
+            if factory is not None:
+                self.container.register_factory(key, factory)
+            else:
+                self.container.register(key, instance)
+        for key, instance in (services or {}).items():
+            self.container.register(key, instance)
         self._jobs_by_name: dict[str, type] = {}
         self._callbacks_by_name: dict[str, type] = {}
 

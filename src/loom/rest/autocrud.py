@@ -42,10 +42,10 @@ def auto_use_cases(model: type) -> dict[str, type]:
             entity = await self.main_repo.get_by_id(id, profile=profile)
             if entity is None:
                 raise NotFound(model=name, id=id)
-            return entity  # type: ignore[no-any-return]
+            return entity
 
     class AutoList(UseCase[model, page_type]):  # type: ignore[valid-type]
-        async def execute(self, query: QuerySpec, profile: str = "default") -> page_type:  # type: ignore[valid-type]
+        async def execute(self, query: QuerySpec, profile: str = "default") -> page_type:
             return await self.main_repo.list_with_query(query, profile=profile)
 
     class AutoCreate(UseCase[model, model]):  # type: ignore[valid-type]
@@ -57,10 +57,10 @@ def auto_use_cases(model: type) -> dict[str, type]:
             entity = await self.main_repo.update(id, cmd)
             if entity is None:
                 raise NotFound(model=name, id=id)
-            return entity  # type: ignore[no-any-return]
+            return entity
 
     class AutoDelete(UseCase[model, bool]):  # type: ignore[valid-type]
-        async def execute(self, id: pk_type) -> bool:  # type: ignore[valid-type]
+        async def execute(self, id: pk_type) -> bool:
             if not await self.main_repo.delete(id):
                 raise NotFound(model=name, id=id)
             return True

@@ -60,7 +60,8 @@ class RestRoute:
         self.auto = auto
 
     def __repr__(self) -> str:
-        return f"RestRoute({self.method} {self.path!r} -> {getattr(self.use_case, '__qualname__', self.use_case)})"
+        target = getattr(self.use_case, "__qualname__", self.use_case)
+        return f"RestRoute({self.method} {self.path!r} -> {target})"
 
 
 class RestInterface(Generic[M]):

@@ -126,7 +126,7 @@ def parse_list_query(
         )
         for f in sort_fields
     )
-    spec = QuerySpec(
+    query = QuerySpec(
         filters=FilterGroup(filters=tuple(filters)) if filters else None,
         sort=sort,
         pagination=mode,
@@ -134,4 +134,4 @@ def parse_list_query(
         page=page,
         cursor=cursor,
     )
-    return spec, profile
+    return query, profile

@@ -45,7 +45,7 @@ def route_sort_key(path: str) -> tuple[Any, ...]:
     """Static segments before parameters at the same position: ``/low-stock`` wins
     over ``/{id}`` whatever the declaration order."""
     segments = [s for s in path.split("/") if s]
-    return tuple((1, "") if _PARAM.fullmatch(s) else (0, s) for s in segments) + ((2, ""),)
+    return (*((1, "") if _PARAM.fullmatch(s) else (0, s) for s in segments), (2, ""))
 
 
 def _int_validator(name: str) -> Callable[[str], None]:
@@ -82,6 +82,10 @@ class CompiledRoute:
     auto: str | None
     path_param_types: dict[str, Any] = field(default_factory=dict)
     validators: dict[str, Callable[[str], None]] = field(default_factory=dict)
+    param_renames: dict[str, str] = field(default_factory=dict)
+    """URL parameter -> ``execute`` parameter, where they differ: routes whose paths
+    differ only in parameter names (``/users/{user_id}``, ``/users/{id}``) share the
+    first one's template, as one URL can only be routed one way."""
 
     @property
     def operation_id(self) -> str:
@@ -123,6 +127,7 @@ def _typed_path_param(name: str, plan: ExecutionPlan, info: ModelInfo | None) ->
 def compile_routes(interfaces: Sequence[type], runtime: Runtime) -> list[CompiledRoute]:
     compiled: list[CompiledRoute] = []
     seen: dict[tuple[str, str], str] = {}
+    templates: dict[str, str] = {}  # path with parameters blanked -> first template
     for interface in interfaces:
         if not (isinstance(interface, type) and issubclass(interface, RestInterface)):
             raise DeclarationError(f"{interface!r} is not a RestInterface")
@@ -155,8 +160,8 @@ def compile_routes(interfaces: Sequence[type], runtime: Runtime) -> list[Compile
                 )
         if interface.profile_default not in allowed and interface.profile_default != "default":
             raise DeclarationError(
-                f"interface {interface.__qualname__}: profile_default {interface.profile_default!r} "
-                "is not an allowed profile"
+                f"interface {interface.__qualname__}: profile_default "
+                f"{interface.profile_default!r} is not an allowed profile"
             )
         for route in declared:
             if not isinstance(route, RestRoute):
@@ -183,7 +188,13 @@ def compile_routes(interfaces: Sequence[type], runtime: Runtime) -> list[Compile
                     )
             uc_model = getattr(route.use_case, "model", None)
             route_info = model_info(uc_model) if uc_model is not None else info
-            types = {n: _typed_path_param(n, plan, route_info) for n in names}
+            template = templates.setdefault(_PARAM.sub("{}", full), full)
+            url_names = path_params(template)
+            renames = {u: n for u, n in zip(url_names, names, strict=True) if u != n}
+            types = {
+                u: _typed_path_param(n, plan, route_info)
+                for u, n in zip(url_names, names, strict=True)
+            }
             validators = {n: _int_validator(n) for n, t in types.items() if t is int}
             expose = (
                 route.expose_profile
@@ -194,7 +205,7 @@ def compile_routes(interfaces: Sequence[type], runtime: Runtime) -> list[Compile
             compiled.append(
                 CompiledRoute(
                     method=route.method,
-                    path=full,
+                    path=template,
                     use_case=route.use_case,
                     plan=plan,
                     instance=instance,
@@ -211,6 +222,7 @@ def compile_routes(interfaces: Sequence[type], runtime: Runtime) -> list[Compile
                     auto=route.auto,
                     path_param_types=types,
                     validators=validators,
+                    param_renames=renames,
                 )
             )
     compiled.sort(key=lambda r: route_sort_key(r.path))

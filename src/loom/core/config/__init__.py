@@ -1,5 +1,12 @@
 """Configuration: YAML loading (``loader``) shared by the API and the worker."""
 
-from loom.core.config.loader import ConfigError, load_config, resolve, select
+from loom.core.config.loader import (
+    ConfigError,
+    config_error,
+    load_config,
+    resolve,
+    select,
+    source_of,
+)
 
-__all__ = ["ConfigError", "load_config", "resolve", "select"]
+__all__ = ["ConfigError", "config_error", "load_config", "resolve", "select", "source_of"]

@@ -9,20 +9,62 @@ file and key.
 
 from __future__ import annotations
 
+import re
+import weakref
 from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-__all__ = ["ConfigError", "load_config", "resolve", "select"]
+__all__ = ["ConfigError", "config_error", "load_config", "resolve", "select", "source_of"]
 
 
 class ConfigError(Exception):
     """A config problem; ``str(err)`` is one line naming the file and the key."""
 
+    def __init__(self, message: str, *, key: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
 
-def _read(path: Path, chain: tuple[Path, ...]) -> DictConfig:
+
+# id(merged config) -> the files it was merged from, in merge order, with their own
+# (pre-merge) content: which file set a key is what error messages name.
+_SOURCES: dict[int, list[tuple[Path, dict[str, Any]]]] = {}
+
+
+def source_of(cfg: Any, key: str) -> Path | None:
+    """The file that sets ``key`` in a config from :func:`load_config` (the last one in
+    merge order), else ``None``."""
+    sources = _SOURCES.get(id(cfg)) if isinstance(cfg, DictConfig) else None
+    if not sources:
+        return None
+    parts = [p for p in re.sub(r"\[\d+\]", "", key).split(".") if p]
+    for path, content in reversed(sources):
+        node: Any = content
+        for part in parts:
+            if not isinstance(node, dict) or part not in node:
+                break
+            node = node[part]
+        else:
+            return path
+    return None
+
+
+def config_error(cfg: Any, key: str, message: str) -> ConfigError:
+    """``<file>: key '<key>': <message>``, the file being the one that sets ``key``
+    (or the first file loaded when none does)."""
+    path = source_of(cfg, key)
+    if path is None and isinstance(cfg, DictConfig):
+        sources = _SOURCES.get(id(cfg))
+        path = sources[-1][0] if sources else None
+    where = f"{path}: " if path is not None else ""
+    return ConfigError(f"{where}key {key!r}: {message}", key=key)
+
+
+def _read(
+    path: Path, chain: tuple[Path, ...], sources: list[tuple[Path, dict[str, Any]]] | None = None
+) -> DictConfig:
     if path in chain:
         cycle = " -> ".join(str(p) for p in (*chain, path))
         raise ConfigError(f"{path}: includes form a cycle: {cycle}")
@@ -48,7 +90,11 @@ def _read(path: Path, chain: tuple[Path, ...]) -> DictConfig:
         for index, name in enumerate(includes):
             if not isinstance(name, str):
                 raise ConfigError(f"{path}: includes[{index}]: must be a file name")
-            merged = OmegaConf.merge(merged, _read((path.parent / name).resolve(), (*chain, path)))
+            included = _read((path.parent / name).resolve(), (*chain, path), sources)
+            merged = OmegaConf.merge(merged, included)  # type: ignore[assignment]
+    if sources is not None:
+        content = OmegaConf.to_container(loaded, resolve=False)
+        sources.append((path, content if isinstance(content, dict) else {}))  # type: ignore[arg-type]
     result = OmegaConf.merge(merged, loaded)
     assert isinstance(result, DictConfig)
     return result
@@ -60,12 +106,15 @@ def load_config(*paths: str | Path) -> DictConfig:
         raise ConfigError("no config file given")
     merged = OmegaConf.create({})
     first_dir: Path | None = None
+    sources: list[tuple[Path, dict[str, Any]]] = []
     for raw in paths:
         path = Path(raw).expanduser().resolve()
         if first_dir is None:
             first_dir = path.parent
-        merged = OmegaConf.merge(merged, _read(path, ()))
+        merged = OmegaConf.merge(merged, _read(path, (), sources))  # type: ignore[assignment]
     assert isinstance(merged, DictConfig)
+    _SOURCES[id(merged)] = sources
+    weakref.finalize(merged, _SOURCES.pop, id(merged), None)
     OmegaConf.set_struct(merged, False)
     if OmegaConf.select(merged, "app.config_dir") is None:
         OmegaConf.update(merged, "app.config_dir", str(first_dir), force_add=True)
@@ -79,8 +128,8 @@ def _check_resolvable(cfg: DictConfig, paths: tuple[str | Path, ...]) -> None:
     except OmegaConfBaseException as exc:
         key = getattr(exc, "full_key", None) or "?"
         msg = str(exc).strip().splitlines()[0]
-        files = ", ".join(str(p) for p in paths)
-        raise ConfigError(f"{files}: key {key!r}: {msg}") from None
+        where = source_of(cfg, key) or ", ".join(str(p) for p in paths)
+        raise ConfigError(f"{where}: key {key!r}: {msg}", key=key) from None
 
 
 def select(cfg: Any, key: str, default: Any = None) -> Any:

@@ -3,6 +3,12 @@
 Keys are types: concrete classes, ``RepoFor[Model]`` aliases and repository
 contracts (protocols). Building a class inspects its ``__init__`` annotations once;
 an unresolvable parameter is a start-up error naming the class and the parameter.
+
+Application services are registered with :func:`provide` (process-wide, read by every
+runtime built afterwards) or passed to the runtime as ``services=``::
+
+    provide(Mailer, SmtpMailer("smtp.example.com"))   # an instance
+    provide(Clock, factory=SystemClock)                # built (once) on first use
 """
 
 from __future__ import annotations
@@ -12,11 +18,29 @@ import typing
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["Container", "ResolutionError"]
+__all__ = ["Container", "ResolutionError", "provide", "provided_services"]
 
 
 class ResolutionError(TypeError):
     pass
+
+
+_MISSING: Any = object()
+_PROVIDED: dict[Any, tuple[Any, Callable[[], Any] | None]] = {}
+
+
+def provide(
+    key: Any, instance: Any = _MISSING, *, factory: Callable[[], Any] | None = None
+) -> None:
+    """Make ``instance`` (or what ``factory()`` returns) injectable under ``key``."""
+    if (instance is _MISSING) == (factory is None):
+        raise TypeError("provide(key, instance) or provide(key, factory=...), not both")
+    _PROVIDED[key] = (None if instance is _MISSING else instance, factory)
+
+
+def provided_services() -> dict[Any, tuple[Any, Callable[[], Any] | None]]:
+    """What :func:`provide` registered: ``key -> (instance, factory)``."""
+    return dict(_PROVIDED)
 
 
 class Container:
@@ -58,15 +82,10 @@ class Container:
 
     def build(self, cls: type, **overrides: Any) -> Any:
         """An instance of ``cls`` with every constructor parameter injected by type."""
-        init = cls.__init__
+        init = cls.__dict__.get("__init__") or getattr(cls, "__init__")  # noqa: B009
         if init is object.__init__:
             return cls()
-        try:
-            hints = typing.get_type_hints(init, include_extras=False)
-        except Exception as exc:
-            raise ResolutionError(
-                f"{cls.__qualname__}.__init__: cannot resolve annotations: {exc}"
-            ) from None
+        hints = _init_hints(cls, init)
         kwargs: dict[str, Any] = {}
         for index, (name, p) in enumerate(inspect.signature(init).parameters.items()):
             if index == 0 or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
@@ -79,7 +98,8 @@ class Container:
                 if p.default is not p.empty:
                     continue
                 raise ResolutionError(
-                    f"{cls.__qualname__}.__init__: parameter {name!r} has no type annotation to inject by"
+                    f"{cls.__qualname__}.__init__: parameter {name!r} has no type "
+                    "annotation to inject by"
                 )
             try:
                 kwargs[name] = self.resolve(annotation)
@@ -91,3 +111,25 @@ class Container:
                     f"{name!r}: {getattr(annotation, '__name__', annotation)!s}"
                 ) from None
         return cls(**kwargs)
+
+
+def _init_hints(cls: type, init: Any) -> dict[str, Any]:
+    """``__init__``'s resolved annotations; one that cannot be resolved is an error
+    naming its parameter."""
+    try:
+        return typing.get_type_hints(init, include_extras=False)
+    except Exception:
+        pass
+    namespace = dict(getattr(init, "__globals__", {}))
+    hints: dict[str, Any] = {}
+    for name, raw in getattr(init, "__annotations__", {}).items():
+        if name == "return":
+            continue
+        try:
+            hints[name] = eval(raw, namespace) if isinstance(raw, str) else raw
+        except Exception as exc:
+            raise ResolutionError(
+                f"{cls.__qualname__}.__init__: parameter {name!r}: cannot resolve its "
+                f"annotation {raw!r} ({type(exc).__name__}: {exc})"
+            ) from None
+    return hints

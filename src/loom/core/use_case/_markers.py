@@ -8,7 +8,7 @@ from typing import Any
 __all__ = ["Exists", "Input", "LoadById", "Marker", "OnMissing"]
 
 
-class OnMissing(str, enum.Enum):
+class OnMissing(enum.StrEnum):
     RAISE = "raise"
     """404 before ``execute`` runs."""
     RETURN_FALSE = "return_false"
@@ -62,7 +62,8 @@ class Exists(Marker):
             if self.from_param
             else f"from_command={self.from_command!r}"
         )
-        return f"Exists({getattr(self.model, '__name__', self.model)}, {src}, against={self.against!r})"
+        model = getattr(self.model, "__name__", self.model)
+        return f"Exists({model}, {src}, against={self.against!r})"
 
 
 class LoadById(Marker):

@@ -53,7 +53,7 @@ def _converter(name: str, annotation: Any) -> Callable[[Any], Any]:
                     raise fail() from None
             if not INT64_MIN <= v <= INT64_MAX:
                 raise ValidationError.single(name, "integer out of range")
-            return v  # type: ignore[no-any-return]
+            return v
 
         return to_int
 
@@ -356,11 +356,9 @@ class ExecutionPlan:
                 if inspect.isawaitable(result):
                     result = await result
                 if result:
-                    field = to_camel(rule.present.name) if rule.present is not None else None
-                    message = (
-                        result if isinstance(result, str) else (rule.message or "rule violated")
-                    )
-                    errors.append(FieldError(field, rule.message or message))
+                    where = to_camel(rule.present.name) if rule.present is not None else None
+                    message = rule.message or (result if isinstance(result, str) else "")
+                    errors.append(FieldError(where, message or "rule violated"))
         if errors:
             raise RuleViolations(errors)
 

@@ -83,7 +83,7 @@ class Rule:
         return cls("forbid", fn, message=message)
 
     def _copy(self, **changes: Any) -> Rule:
-        values = {
+        values: dict[str, Any] = {
             "field": self.field,
             "message": self.message,
             "params": self.params,

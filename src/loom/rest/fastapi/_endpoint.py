@@ -71,6 +71,7 @@ class _Bound:
         "needs_query",
         "plan",
         "profiles",
+        "renames",
         "route",
         "run",
         "status",
@@ -87,6 +88,7 @@ class _Bound:
         self.expose_profile = route.expose_profile
         self.profiles = route.allowed_profiles if route.expose_profile else None
         self.validators = tuple(route.validators.items())
+        self.renames = route.param_renames
         model = getattr(route.use_case, "model", None) or route.model
         self.info = model_info(model) if model is not None else None
 
@@ -121,6 +123,8 @@ class MethodDispatcher:
             params: dict[str, Any] = scope.get("path_params") or {}
             for name, check in bound.validators:
                 check(params[name])
+            if bound.renames:
+                params = {bound.renames.get(k, k): v for k, v in params.items()}
             payload = await self._body(scope, receive) if bound.has_body else None
             query = None
             profile = None
