@@ -253,3 +253,21 @@ async def test_only_cursors_signed_with_the_repository_secret_are_accepted(
     else:
         with pytest.raises(ValidationError):
             await items.list_with_query(query)
+
+
+@pytest.mark.parametrize("mode", [PaginationMode.OFFSET, CURSOR])
+async def test_unknown_sort_field_is_a_validation_error(items: Any, mode: PaginationMode) -> None:
+    with pytest.raises(ValidationError) as err:
+        await items.list_with_query(QuerySpec(sort=(SortSpec(field="secret"),), pagination=mode))
+    assert err.value.errors[0].field == "secret"
+
+
+async def test_sort_accepts_camel_case_names(repo_factory: RepoFactory) -> None:
+    from repo_support import ItrUser, user_data
+
+    users = repo_factory(ItrUser)
+    async with repo_factory.batch():
+        for n, name in enumerate(["b", "c", "a"]):
+            await users.create(user_data(n, fullName=name))
+    page = await users.list_with_query(QuerySpec(sort=(SortSpec(field="fullName"),)))
+    assert [u.full_name for u in page.items] == ["a", "b", "c"]
