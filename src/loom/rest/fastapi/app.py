@@ -17,6 +17,7 @@ from starlette.routing import Route
 from loom.core.config.loader import select
 from loom.core.errors import LoomError, MethodNotAllowed, NotFound
 from loom.core.runtime import Runtime
+from loom.rest.fastapi._docs import install_swagger_ui
 from loom.rest.fastapi._endpoint import MethodDispatcher, problem_response_parts
 from loom.rest.openapi import build_openapi
 from loom.rest.routes import CompiledRoute, compile_routes, route_sort_key
@@ -84,7 +85,7 @@ def build_fastapi_app(runtime: Runtime) -> FastAPI:
     app = FastAPI(
         title=title,
         version=version,
-        docs_url=docs_url,
+        docs_url=None,  # served by install_swagger_ui, without a CDN
         redoc_url=redoc_url,
         openapi_url="/openapi.json",
         lifespan=lifespan,
@@ -117,6 +118,8 @@ def build_fastapi_app(runtime: Runtime) -> FastAPI:
         return document
 
     app.openapi = openapi  # type: ignore[method-assign]
+    if docs_url:
+        install_swagger_ui(app, str(docs_url), title=title, openapi_url="/openapi.json")
     app.add_exception_handler(StarletteHTTPException, _http_exception)
     app.add_exception_handler(LoomError, _loom_error)
     app.add_exception_handler(Exception, _unhandled)

@@ -1,0 +1,1 @@
+"""The three applications that serve the benchmark surface (see ``benchmarks/README.md``)."""

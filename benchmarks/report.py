@@ -1,0 +1,198 @@
+"""Results: the machine description, the Markdown tables, JSON and a PNG bar chart."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import statistics
+import subprocess
+from pathlib import Path
+from typing import Any
+
+BASELINE = "handwritten"
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _postgres_version() -> str:
+    try:
+        out = subprocess.run(
+            ["psql", "-h", "127.0.0.1", "-U", "postgres", "-Atc", "SHOW server_version"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        ).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        out = ""
+    return out or "unknown"
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "cpu": _cpu_model(),
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "os": f"{platform.system()} {platform.release()}",
+        "postgres": _postgres_version(),
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+def _ratio(summary: dict[str, Any], app: str, scenario: str) -> float | None:
+    base = summary.get(BASELINE, {}).get(scenario, {})
+    mine = summary.get(app, {}).get(scenario, {})
+    if "rps" not in base or "rps" not in mine or not base["rps"]:
+        return None
+    return float(mine["rps"]) / float(base["rps"])
+
+
+def markdown_table(results: dict[str, Any]) -> str:
+    summary = results["summary"]
+    apps: dict[str, str] = results["apps"]
+    lines = [
+        "Throughput, requests/s (median of rounds), and the ratio to the hand-written app:",
+        "",
+        "| scenario | " + " | ".join(apps.values()) + " | Loom target |",
+        "|---|" + "---:|" * len(apps) + "---:|",
+    ]
+    for name, meta in results["scenarios"].items():
+        cells = []
+        for app in apps:
+            entry = summary.get(app, {}).get(name, {})
+            if "rps" not in entry:
+                cells.append("n/a")
+                continue
+            ratio = _ratio(summary, app, name)
+            text = f"{entry['rps']:,.0f}"
+            if ratio is not None and app != BASELINE:
+                mark = ""
+                if app.startswith("loom"):
+                    mark = " ✓" if ratio >= meta["target"] else " ✗"
+                text += f" (x{ratio:.2f}{mark})"
+            cells.append(text)
+        lines.append(f"| {meta['title']} | " + " | ".join(cells) + f" | ≥{meta['target']:g}x |")
+    lines += [
+        "",
+        "Latency p50 / p99, ms:",
+        "",
+        "| scenario | " + " | ".join(apps.values()) + " |",
+        "|---|" + "---:|" * len(apps),
+    ]
+    for name, meta in results["scenarios"].items():
+        cells = []
+        for app in apps:
+            entry = summary.get(app, {}).get(name, {})
+            cells.append(
+                f"{entry['p50_ms']:.2f} / {entry['p99_ms']:.2f}" if "rps" in entry else "n/a"
+            )
+        lines.append(f"| {meta['title']} | " + " | ".join(cells) + " |")
+    reasons = {
+        (app, entry["na"])
+        for app, scenarios in summary.items()
+        for entry in scenarios.values()
+        if "na" in entry
+    }
+    if reasons:
+        lines += ["", "n/a:"]
+        lines += [f"- {apps.get(app, app)}: {reason}" for app, reason in sorted(reasons)]
+    return "\n".join(lines)
+
+
+def markdown(results: dict[str, Any]) -> str:
+    m, s = results["machine"], results["settings"]
+    head = [
+        f"# Benchmark results ({m['date']})",
+        "",
+        f"- Machine: {m['cpu']}, {m['cores']} cores, {m['os']}",
+        f"- Python {m['python']} ({m['implementation']}), PostgreSQL {m['postgres']}",
+        f"- Data: {s['data'].get('users')} users, {s['data'].get('records')} records, "
+        f"{s['data'].get('notes')} notes; pool size {s['pool_size']} in every app",
+        f"- {s['rounds']} round(s) x {s['duration_s']:g} s per scenario after "
+        f"{s['warmup_s']:g} s warm-up; {s['connections']} keep-alive connections; "
+        f"driver {s['driver']} (ceiling {s['driver_ceiling_rps']:,.0f} req/s on a "
+        f"fixed-response server); server pinned to one core: {s['pinned']}",
+    ]
+    loads = [entry["load_1min"] for entry in results.get("load_before_each_turn", [])]
+    if loads:
+        head.append(
+            f"- 1-minute load average before each app's turn: {min(loads):.2f} to "
+            f"{max(loads):.2f} (above ~1 means something else was using the CPU)"
+        )
+    spreads = [
+        entry["spread_pct"]
+        for scenarios in results["summary"].values()
+        for entry in scenarios.values()
+        if "spread_pct" in entry
+    ]
+    if spreads and results["settings"]["rounds"] > 1:
+        head.append(
+            f"- Round-to-round spread of a figure (max-min over median): median "
+            f"{statistics.median(spreads):.0f}%, worst {max(spreads):.0f}%"
+        )
+    head.append("")
+    return "\n".join(head) + markdown_table(results) + "\n"
+
+
+def chart(results: dict[str, Any], path: Path) -> bool:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    summary = results["summary"]
+    apps = list(results["apps"])
+    names = list(results["scenarios"])
+    width = 0.8 / max(len(apps), 1)
+    fig, ax = plt.subplots(figsize=(12, 5.5))
+    for i, app in enumerate(apps):
+        values = [summary.get(app, {}).get(n, {}).get("rps", 0.0) for n in names]
+        xs = [k + (i - (len(apps) - 1) / 2) * width for k in range(len(names))]
+        bars = ax.bar(xs, values, width, label=results["apps"][app])
+        for bar, value in zip(bars, values, strict=True):
+            label = f"{value:,.0f}" if value else "n/a"
+            ax.annotate(
+                label,
+                (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                ha="center",
+                va="bottom",
+                fontsize=6,
+                rotation=90,
+            )
+    ax.set_xticks(range(len(names)))
+    ax.set_xticklabels([results["scenarios"][n]["title"] for n in names], rotation=20, ha="right")
+    ax.set_ylabel("requests/s (higher is better)")
+    m = results["machine"]
+    ax.set_title(f"Loom vs hand-written FastAPI vs raw asyncpg - {m['cpu']}, {m['cores']} cores")
+    ax.legend(fontsize=8)
+    ax.margins(y=0.15)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+def write_all(results: dict[str, Any], directory: Path, label: str) -> list[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    json_path = directory / f"{label}.json"
+    md_path = directory / f"{label}.md"
+    png_path = directory / f"{label}.png"
+    json_path.write_text(json.dumps(results, indent=2) + "\n")
+    md_path.write_text(markdown(results))
+    written = [json_path, md_path]
+    if chart(results, png_path):
+        written.append(png_path)
+    return written

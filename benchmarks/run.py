@@ -1,0 +1,369 @@
+"""``make bench``: seed PostgreSQL, serve each app in turn, load it, report.
+
+Each round runs every app once, in order (A B C D, A B C D, ...): the database is
+cloned from the seeded template, the app starts under one uvicorn worker, every
+scenario is probed, warmed up and measured, and the app stops. The reported figure
+per scenario is the median over rounds.
+
+    make bench                      # 3 rounds x 5 s per scenario
+    make bench ARGS=--quick         # 1 round x 2 s
+    make bench ARGS="--apps handwritten,floor --scenarios get,update"
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from benchmarks import driver, report
+from benchmarks.scenarios import CURSOR_FIRST_PAGE, SCENARIOS, Scenario
+from benchmarks.seed import prepare_template, reset_bench_db
+from benchmarks.settings import DEFAULT_URL, POOL_SIZE
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / "benchmarks" / ".work"
+RESULTS = ROOT / "benchmarks" / "results"
+SERVER_CPU = "1"
+DRIVER_CPU = "0"
+
+
+@dataclass(frozen=True)
+class AppSpec:
+    name: str
+    label: str
+    factory: str
+    env: dict[str, str] = field(default_factory=dict)
+    loom: bool = False
+
+
+APPS: tuple[AppSpec, ...] = (
+    AppSpec("handwritten", "hand-written FastAPI", "benchmarks.apps.handwritten:create_app"),
+    AppSpec("floor", "raw asyncpg floor", "benchmarks.apps.floor:create_app"),
+    AppSpec(
+        "loom",
+        "Loom (trace+metrics on)",
+        "benchmarks.apps.loom_app.main:create_app",
+        {"TRACE_ENABLED": "true", "METRICS_ENABLED": "true"},
+        loom=True,
+    ),
+    AppSpec(
+        "loom_bare",
+        "Loom (trace+metrics off)",
+        "benchmarks.apps.loom_app.main:create_app",
+        {"TRACE_ENABLED": "false", "METRICS_ENABLED": "false"},
+        loom=True,
+    ),
+)
+
+
+def child_env(extra: dict[str, str]) -> dict[str, str]:
+    env = dict(os.environ)
+    paths = [str(ROOT), str(ROOT / "src"), env.get("PYTHONPATH", "")]
+    env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
+    env.setdefault("DATABASE_URL", DEFAULT_URL)
+    env["BENCH_POOL_SIZE"] = str(POOL_SIZE)
+    env.update(extra)
+    return env
+
+
+def loom_unavailable() -> str | None:
+    """Why the Loom app cannot run yet (None when ``create_app`` imports)."""
+    probe = "import loom.rest.fastapi.auto"
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        env=child_env({}),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode == 0:
+        return None
+    last = (done.stderr.strip().splitlines() or ["?"])[-1]
+    return f"loom.rest.fastapi.auto does not import: {last}"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _has(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+class Server:
+    """One uvicorn worker serving an app, pinned to its own core when ``taskset`` exists."""
+
+    def __init__(self, app: AppSpec, pin: bool) -> None:
+        self.app = app
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log_path = WORK / f"{app.name}.log"
+        cmd = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            app.factory,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--workers",
+            "1",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+            "--loop",
+            "uvloop" if _has("uvloop") else "asyncio",
+            "--http",
+            "httptools" if _has("httptools") else "h11",
+        ]
+        if pin and shutil.which("taskset"):
+            cmd = ["taskset", "-c", SERVER_CPU, *cmd]
+        WORK.mkdir(parents=True, exist_ok=True)
+        self._log = self.log_path.open("w")
+        self.proc = subprocess.Popen(
+            cmd, env=child_env(app.env), stdout=self._log, stderr=subprocess.STDOUT, cwd=ROOT
+        )
+
+    def wait_ready(self, timeout: float = 45.0) -> str | None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                return f"server exited with {self.proc.returncode}: {self.log_tail()}"
+            with contextlib.suppress(httpx.HTTPError):
+                httpx.get(self.base + "/health/ping", timeout=2)
+                return None
+            time.sleep(0.2)
+        return f"server not ready after {timeout:.0f}s: {self.log_tail()}"
+
+    def log_tail(self, lines: int = 6) -> str:
+        self._log.flush()
+        text = self.log_path.read_text(errors="replace").strip().splitlines()
+        return " | ".join(text[-lines:])
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self._log.close()
+
+
+def probe(base: str, scenario: Scenario, after: str | None) -> str | None:
+    method, path, body = scenario.probe(after)
+    headers = {"content-type": "application/json"} if body is not None else {}
+    try:
+        response = httpx.request(method, base + path, content=body, headers=headers, timeout=10)
+    except httpx.HTTPError as exc:
+        return f"request failed: {exc!r}"
+    try:
+        payload: Any = response.json()
+    except ValueError:
+        payload = response.text[:200]
+    return scenario.check(response.status_code, payload)
+
+
+def first_cursor(base: str) -> tuple[str | None, str | None]:
+    """The ``next_cursor`` of page one, which the cursor scenario then hammers."""
+    try:
+        response = httpx.get(base + CURSOR_FIRST_PAGE, timeout=10)
+        token = response.json().get("next_cursor") if response.status_code == 200 else None
+    except (httpx.HTTPError, ValueError, AttributeError):
+        token = None
+    if not token:
+        return None, f"no next_cursor from {CURSOR_FIRST_PAGE}"
+    return token, None
+
+
+def measure(
+    base: str, load: driver.Load, seconds: float, args: argparse.Namespace
+) -> driver.Result:
+    if args.driver == "wrk":
+        return driver.run_wrk(
+            base, load, seconds, args.connections, DRIVER_CPU if args.pin else None
+        )
+    return driver.run_python(base, load, seconds, args.connections)
+
+
+def run_app(
+    app: AppSpec, scenarios: list[Scenario], args: argparse.Namespace
+) -> dict[str, dict[str, Any]]:
+    """One app's turn in a round: ``{scenario: result dict or {"na": reason}}``."""
+    asyncio.run(reset_bench_db())
+    server = Server(app, args.pin)
+    try:
+        problem = server.wait_ready()
+        if problem:
+            return {s.name: {"na": problem} for s in scenarios}
+        out: dict[str, dict[str, Any]] = {}
+        for scenario in scenarios:
+            after = None
+            if scenario.needs_cursor:
+                after, problem = first_cursor(server.base)
+                if problem:
+                    out[scenario.name] = {"na": problem}
+                    continue
+            problem = probe(server.base, scenario, after)
+            if problem:
+                out[scenario.name] = {"na": problem}
+                print(f"    {scenario.name:<12} n/a: {problem}", flush=True)
+                continue
+            load = scenario.load(after)
+            measure(server.base, load, args.warmup, args)
+            result = measure(server.base, load, args.duration, args).as_dict()
+            out[scenario.name] = result
+            print(
+                f"    {scenario.name:<12} {result['rps']:>9.1f} req/s  "
+                f"p50 {result['p50_ms']:.2f} ms  p99 {result['p99_ms']:.2f} ms"
+                + (f"  errors {result['errors']}" if result["errors"] else ""),
+                flush=True,
+            )
+        return out
+    finally:
+        server.stop()
+
+
+def driver_ceiling(args: argparse.Namespace) -> float:
+    """Requests/s the driver reaches against a fixed-response raw-socket server."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "benchmarks.apps.hello", str(port)]
+    if args.pin and shutil.which("taskset"):
+        cmd = ["taskset", "-c", SERVER_CPU, *cmd]
+    proc = subprocess.Popen(cmd, env=child_env({}), cwd=ROOT)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(50):
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
+                break
+            time.sleep(0.1)
+        return measure(base, driver.Load("GET", "/health/ping"), 2.0, args).rps
+    finally:
+        proc.terminate()
+        proc.wait(5)
+
+
+def aggregate(rounds: list[dict[str, dict[str, dict[str, Any]]]]) -> dict[str, Any]:
+    apps: dict[str, Any] = {}
+    for one in rounds:
+        for app, scenarios in one.items():
+            for name, result in scenarios.items():
+                apps.setdefault(app, {}).setdefault(name, []).append(result)
+    summary: dict[str, Any] = {}
+    for app, scenarios in apps.items():
+        for name, results in scenarios.items():
+            ok = [r for r in results if "na" not in r]
+            if not ok:
+                summary.setdefault(app, {})[name] = {"na": results[-1]["na"]}
+                continue
+            rates = [r["rps"] for r in ok]
+            median = statistics.median(rates)
+            summary.setdefault(app, {})[name] = {
+                "rps": round(median, 1),
+                "spread_pct": round(100 * (max(rates) - min(rates)) / median, 1) if median else 0,
+                "p50_ms": round(statistics.median(r["p50_ms"] for r in ok), 3),
+                "p99_ms": round(statistics.median(r["p99_ms"] for r in ok), 3),
+                "errors": sum(r["errors"] for r in ok),
+                "rounds": rates,
+            }
+    return summary
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="1 round x 2 s per scenario")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--duration", type=float, default=5.0, help="seconds measured")
+    parser.add_argument("--warmup", type=float, default=1.0, help="seconds of warm-up")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--apps", default=",".join(a.name for a in APPS))
+    parser.add_argument("--scenarios", default=",".join(s.name for s in SCENARIOS))
+    parser.add_argument("--driver", choices=("auto", "wrk", "python"), default="auto")
+    parser.add_argument("--no-pin", dest="pin", action="store_false", help="no taskset")
+    parser.add_argument("--label", default="latest", help="results file name stem")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.rounds, args.duration, args.warmup = 1, 2.0, 0.5
+    if args.driver == "auto":
+        args.driver = "wrk" if driver.have_wrk() else "python"
+    if (os.cpu_count() or 1) < 2:
+        args.pin = False
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    wanted_apps = args.apps.split(",")
+    apps = [a for a in APPS if a.name in wanted_apps]
+    scenarios = [s for s in SCENARIOS if s.name in args.scenarios.split(",")]
+    if not apps or not scenarios:
+        print("nothing to run: check --apps and --scenarios", file=sys.stderr)
+        return 2
+    loom_reason = loom_unavailable() if any(a.loom for a in apps) else None
+    if loom_reason:
+        print(f"Loom apps: n/a ({loom_reason})", flush=True)
+    seeded = asyncio.run(prepare_template())
+    print(f"seeded template database: {seeded}", flush=True)
+    ceiling = driver_ceiling(args)
+    print(f"driver: {args.driver}, {args.connections} connections, ceiling {ceiling:.0f} req/s")
+    rounds: list[dict[str, dict[str, dict[str, Any]]]] = []
+    loads: list[dict[str, Any]] = []
+    for number in range(1, args.rounds + 1):
+        this: dict[str, dict[str, dict[str, Any]]] = {}
+        for app in apps:
+            load_avg = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+            print(f"round {number}/{args.rounds}: {app.label} (load {load_avg:.2f})", flush=True)
+            loads.append({"round": number, "app": app.name, "load_1min": round(load_avg, 2)})
+            if app.loom and loom_reason:
+                this[app.name] = {s.name: {"na": loom_reason} for s in scenarios}
+                continue
+            this[app.name] = run_app(app, scenarios, args)
+        rounds.append(this)
+    results = {
+        "machine": report.machine(),
+        "settings": {
+            "rounds": args.rounds,
+            "duration_s": args.duration,
+            "warmup_s": args.warmup,
+            "connections": args.connections,
+            "driver": args.driver,
+            "driver_ceiling_rps": round(ceiling, 1),
+            "pinned": args.pin,
+            "pool_size": POOL_SIZE,
+            "data": seeded,
+        },
+        "apps": {a.name: a.label for a in apps},
+        "scenarios": {s.name: {"title": s.title, "target": s.target} for s in scenarios},
+        "summary": aggregate(rounds),
+        "rounds": rounds,
+        "load_before_each_turn": loads,
+    }
+    paths = report.write_all(results, RESULTS, args.label)
+    print()
+    print(report.markdown_table(results))
+    print("\nwrote " + ", ".join(str(p.relative_to(ROOT)) for p in paths))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

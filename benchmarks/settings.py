@@ -1,0 +1,36 @@
+"""Constants shared by the runner, the seeder and the three apps."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+ADMIN_DSN = os.environ.get("BENCH_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+BENCH_DB = "loom_bench"
+TEMPLATE_DB = "loom_bench_template"
+POOL_SIZE = int(os.environ.get("BENCH_POOL_SIZE", "10"))
+DEFAULT_URL = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{BENCH_DB}"
+
+
+def database_url() -> str:
+    """The SQLAlchemy URL every app reads (``DATABASE_URL``, as in Loom's YAML)."""
+    return os.environ.get("DATABASE_URL", DEFAULT_URL)
+
+
+def asyncpg_dsn(url: str) -> str:
+    """``postgresql+asyncpg://...`` -> ``postgresql://...`` for asyncpg itself."""
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+@dataclass(frozen=True)
+class DataSize:
+    users: int
+    records: int
+
+    @property
+    def max_notes_per_record(self) -> int:
+        return 5
+
+
+FULL = DataSize(users=10_000, records=50_000)
+SMALL = DataSize(users=40, records=200)
