@@ -65,6 +65,7 @@ def parse_list_query(
     sort_fields: list[str] = []
     direction = SortDirection.ASC
     profile = profile_default
+    cursor_key = "after"
     filters: list[FilterSpec] = []
     errors: list[FieldError] = []
     for key, value in items:
@@ -80,6 +81,7 @@ def parse_list_query(
                 page = _int(key, value, 1, 10**9)
             elif key in ("after", "cursor"):
                 cursor = value or None
+                cursor_key = key
             elif key == "sort":
                 sort_fields = [f.strip() for f in value.split(",") if f.strip()]
                 for field in sort_fields:
@@ -117,6 +119,9 @@ def parse_list_query(
                 filters.append(FilterSpec(field=col.name, op=op, value=coerced))  # type: ignore[union-attr]
         except ValidationError as exc:
             errors.extend(FieldError(key, e.message) if e.field != key else e for e in exc.errors)
+    if cursor is not None and mode is not PaginationMode.CURSOR:
+        # Ignoring it would silently serve the first page again.
+        errors.append(FieldError(cursor_key, "a cursor needs pagination=cursor"))
     if errors:
         raise ValidationError("invalid query string", errors=errors)
     sort = tuple(

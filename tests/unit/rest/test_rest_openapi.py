@@ -1,0 +1,162 @@
+"""The OpenAPI 3.1 document describes what the routes really accept and return."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import jsonschema_rs
+import pytest
+from fastapi.testclient import TestClient
+from rest_support import open_client, seed
+
+ROUTES = {
+    "/products": {"get", "post"},
+    "/products/{id}": {"get", "patch", "delete"},
+    "/products/cheap": {"get"},
+    "/products/{id}/restock": {"post"},
+    "/products/{id}/boom": {"post"},
+    "/products/{id}/refuse": {"post"},
+    "/categories": {"get", "post"},
+    "/categories/{id}": {"get"},
+}
+
+
+@pytest.fixture(scope="module")
+def app_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    with open_client(tmp_path_factory.mktemp("rest_openapi")) as client:
+        seed(client)
+        yield client
+
+
+@pytest.fixture(scope="module")
+def doc(app_client: TestClient) -> dict[str, Any]:
+    response = app_client.get("/openapi.json")
+    assert response.status_code == 200
+    return response.json()  # type: ignore[no-any-return]
+
+
+def matches(doc: dict[str, Any], schema: dict[str, Any], instance: Any) -> bool:
+    """``instance`` is valid against ``schema`` (refs resolved in the document)."""
+    root = {**schema, "components": doc["components"]}
+    return jsonschema_rs.validator_for(root).is_valid(instance)
+
+
+def response_schema(doc: dict[str, Any], path: str, method: str, status: str) -> dict[str, Any]:
+    content = doc["paths"][path][method]["responses"][status]["content"]
+    media = "application/problem+json" if status.startswith(("4", "5")) else "application/json"
+    return content[media]["schema"]  # type: ignore[no-any-return]
+
+
+def test_document_header_and_every_route(doc: dict[str, Any]) -> None:
+    assert doc["openapi"].startswith("3.1")
+    assert doc["info"] == {"title": "REST tests", "version": "1.2.3"}
+    app_paths = {p: set(ops) for p, ops in doc["paths"].items() if p in ROUTES}
+    assert app_paths == ROUTES
+    operation_ids = [op["operationId"] for item in doc["paths"].values() for op in item.values()]
+    assert len(operation_ids) == len(set(operation_ids))
+
+
+def test_path_parameters_are_typed(doc: dict[str, Any]) -> None:
+    for path in ("/products/{id}", "/products/{id}/restock", "/categories/{id}"):
+        for op in doc["paths"][path].values():
+            (param,) = [p for p in op["parameters"] if p["in"] == "path"]
+            assert param == {
+                "name": "id",
+                "in": "path",
+                "required": True,
+                "schema": {"type": "integer"},
+            }
+
+
+def test_list_routes_document_the_query_grammar(doc: dict[str, Any]) -> None:
+    params = {p["name"]: p for p in doc["paths"]["/products"]["get"]["parameters"]}
+    for name in ("pagination", "limit", "page", "after", "cursor", "sort", "direction", "profile"):
+        assert name in params, name
+    assert params["limit"]["schema"]["minimum"] == 1
+    assert params["limit"]["schema"]["maximum"] == 1000
+    assert params["pagination"]["schema"]["default"] == "offset"
+    assert params["profile"]["schema"]["enum"] == ["default", "with_category"]
+    assert "price_cents" in params["sort"]["schema"]["enum"]
+    for op in ("eq", "ne", "gt", "gte", "lt", "lte", "in", "is_null"):
+        assert f"price_cents__{op}" in params
+    assert "name__ilike" in params and "note__is_null" in params
+    categories = {p["name"]: p for p in doc["paths"]["/categories"]["get"]["parameters"]}
+    assert categories["pagination"]["schema"]["default"] == "cursor"
+    assert "profile" not in categories
+    single = {p["name"] for p in doc["paths"]["/products/{id}"]["get"]["parameters"]}
+    assert single == {"id", "profile"}
+
+
+def test_request_bodies_are_camel_case_and_required(doc: dict[str, Any]) -> None:
+    body = doc["paths"]["/products"]["post"]["requestBody"]
+    assert body["required"] is True
+    schema = body["content"]["application/json"]["schema"]
+    assert matches(doc, schema, {"sku": "Z", "name": "n", "priceCents": 1})
+    assert not matches(doc, schema, {"sku": "Z", "name": "n"})
+    assert not matches(doc, schema, {"sku": "Z", "name": "n", "priceCents": "1"})
+    ref = schema["$ref"].rsplit("/", 1)[1]
+    props = set(doc["components"]["schemas"][ref]["properties"])
+    assert {"sku", "name", "priceCents", "categoryId", "active", "note"} <= props
+    assert not {"id", "createdAt", "updatedAt", "price_cents"} & props
+    patch = doc["paths"]["/products/{id}"]["patch"]["requestBody"]
+    assert patch["required"] is False
+    assert matches(doc, patch["content"]["application/json"]["schema"], {})
+
+
+def test_error_responses_are_problems(doc: dict[str, Any]) -> None:
+    problem = doc["components"]["schemas"]["Problem"]
+    assert {"type", "title", "status", "detail", "code"} <= set(problem["required"])
+    post = doc["paths"]["/products"]["post"]["responses"]
+    assert {"201", "404", "409", "422"} <= set(post)
+    assert "200" not in post
+    for code in ("404", "409", "422"):
+        assert set(post[code]["content"]) == {"application/problem+json"}
+    assert "201" in post and "application/json" in post["201"]["content"]
+    assert "422" in doc["paths"]["/products"]["get"]["responses"]
+    assert "200" in doc["paths"]["/products/{id}/restock"]["post"]["responses"]
+
+
+def test_real_responses_match_their_documented_schemas(
+    doc: dict[str, Any], app_client: TestClient
+) -> None:
+    cases = [
+        ("get", "/products", "/products?limit=2", "200"),
+        ("get", "/products", "/products?pagination=cursor&limit=2", "200"),
+        ("get", "/products", "/products?profile=with_category", "200"),
+        ("get", "/products/{id}", "/products/1", "200"),
+        ("get", "/products/{id}", "/products/1?profile=with_category", "200"),
+        ("get", "/products/cheap", "/products/cheap", "200"),
+        ("get", "/categories", "/categories", "200"),
+        ("get", "/categories", "/categories?pagination=offset", "200"),
+        ("get", "/products", "/products?limit=0", "422"),
+        ("get", "/products/{id}", "/products/999", "404"),
+    ]
+    for method, template, url, status in cases:
+        response = app_client.request(method.upper(), url)
+        assert str(response.status_code) == status, (url, response.text)
+        assert matches(doc, response_schema(doc, template, method, status), response.json()), url
+    posted = app_client.post("/products/1/restock", json={"quantity": 2})
+    assert matches(
+        doc, response_schema(doc, "/products/{id}/restock", "post", "200"), posted.json()
+    )
+    created = app_client.post("/categories", json={"name": "nuts"})
+    assert created.status_code == 201
+    assert matches(doc, response_schema(doc, "/categories", "post", "201"), created.json())
+
+
+def test_both_page_envelopes_are_documented(doc: dict[str, Any]) -> None:
+    schema = response_schema(doc, "/products", "get", "200")
+    offset = {"items": [], "total_count": 0, "page": 1, "limit": 50, "has_next": False}
+    cursor = {"items": [], "next_cursor": None, "has_next": False}
+    assert matches(doc, schema, offset)
+    assert matches(doc, schema, cursor)
+    assert not matches(doc, schema, {"items": []})
+
+
+def test_swagger_ui_is_served(app_client: TestClient) -> None:
+    response = app_client.get("/docs")
+    assert response.status_code == 200
+    assert "text/html" in response.headers["content-type"]
+    assert "swagger-ui" in response.text.lower()
+    assert "/openapi.json" in response.text
