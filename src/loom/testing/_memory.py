@@ -186,7 +186,7 @@ class InMemoryRepository(Generic[M]):
         check_profile(self.info, profile)
         if profile == "default" or not items or self.profile_loader is None:
             return items
-        return await self.profile_loader.load(self, items, profile)  # type: ignore[no-any-return]
+        return await self.profile_loader.load(self, items, profile)
 
     # -- CRUD -------------------------------------------------------------------------
 
