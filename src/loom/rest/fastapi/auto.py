@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from loom.bootstrap import build_runtime, load
+from loom.rest.fastapi._idempotency import install_idempotency
 from loom.rest.fastapi._observability import install_observability
 from loom.rest.fastapi.app import build_fastapi_app
 
@@ -24,6 +25,7 @@ def create_app(*config_paths: str | Path | Any) -> FastAPI:
     cfg = load(*config_paths)
     runtime = build_runtime(cfg)
     app = build_fastapi_app(runtime)
+    install_idempotency(app, runtime, cfg)
     database = getattr(runtime, "database", None)
     checks: dict[str, Any] = {}
     if database is not None:
