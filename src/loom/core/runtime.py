@@ -81,7 +81,7 @@ class Runtime:
         self.startup_hooks: list[Callable[[], Awaitable[None]]] = []
         self.shutdown_hooks: list[Callable[[], Awaitable[None]]] = []
         self.invoker = ApplicationInvoker(self)
-        self.job_service = JobService(self, job_backend or _NoBackend())
+        self.job_service = JobService(self, job_backend)
         self.container.register(Runtime, self)
         self.container.register(ApplicationInvoker, self.invoker)
         self.container.register(JobService, self.job_service)

@@ -19,6 +19,7 @@ from loom.core.errors import LoomError, MethodNotAllowed, NotFound
 from loom.core.runtime import Runtime
 from loom.rest.fastapi._docs import install_swagger_ui
 from loom.rest.fastapi._endpoint import MethodDispatcher, problem_response_parts
+from loom.rest.fastapi._jobs import job_routes
 from loom.rest.openapi import build_openapi
 from loom.rest.routes import CompiledRoute, compile_routes, route_sort_key
 
@@ -103,6 +104,10 @@ def build_fastapi_app(runtime: Runtime) -> FastAPI:
             Route(path, endpoint=dispatcher, methods=None, include_in_schema=False)
         )
     app.state.loom_dispatchers = dispatchers
+    status_routes, status_paths = job_routes(runtime)  # GET /jobs/{job_id}
+    app.router.routes.extend(status_routes)
+    extra_paths = getattr(app.state, "loom_openapi_paths", None) or {}
+    app.state.loom_openapi_paths = {**status_paths, **extra_paths}
 
     document: dict[str, Any] | None = None
 

@@ -1,0 +1,280 @@
+"""The Celery job backend: an outbox relayed to the broker, tasks run by the shared
+:class:`~loom.core.job.runner.JobRunner` on a persistent event loop.
+
+Dispatch path (API process, or a worker whose callback dispatches):
+
+1. the job's record is inserted in the dispatching transaction with
+   ``enqueued = false``;
+2. after the commit the job is published to the broker (off the event loop, in a
+   thread) and, once the broker has it, marked ``enqueued = true``;
+3. if publishing fails (broker down), the record stays ``enqueued = false`` and the
+   relay loop - started with the runtime in every process - publishes it again
+   every ``celery.relay_interval`` seconds until the broker takes it. A dispatch is
+   never lost; in rare races (a crash between publish and mark) it is published
+   twice, and the worker's claim on the record runs a finished job only once.
+
+Worker side: tasks are acknowledged late (``task_acks_late``) and rejected back to
+the queue when their process dies (``task_reject_on_worker_lost``), so a worker
+killed mid-job leaves the message to be redelivered; the redelivered attempt takes
+over the record that was left ``running``. Retries use ``Task.retry`` with the
+runner's backoff. Delivery is at-least-once: make jobs idempotent.
+
+``celery.task_always_eager: true`` skips the broker: jobs and callbacks run inline,
+right after the dispatching transaction commits, with the same retries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+from celery import Celery, Task
+from kombu import Queue
+
+from loom.celery._loop import LoopThread
+from loom.core.config.loader import resolve, select
+from loom.core.job.runner import JobRunner, Outcome, config_section
+from loom.core.job.service import JobEnvelope
+from loom.core.job.store import JobStore, jsonable, utcnow
+
+if TYPE_CHECKING:
+    from loom.core.runtime import Runtime
+
+__all__ = ["TASK_PREFIX", "CeleryBackend", "JobFailed", "celery_settings"]
+
+log = logging.getLogger("loom.jobs")
+
+TASK_PREFIX = "loom.jobs."
+
+#: Keys of the ``celery`` section that configure Loom, not Celery.
+LOOM_KEYS = ("queues", "relay_interval", "relay_grace", "relay_batch")
+
+DEFAULTS: dict[str, Any] = {
+    "task_default_queue": "default",
+    "task_acks_late": True,
+    "task_reject_on_worker_lost": True,
+    "worker_prefetch_multiplier": 1,
+    "task_serializer": "json",
+    "result_serializer": "json",
+    "accept_content": ["json"],
+    "broker_connection_retry_on_startup": True,
+    "task_track_started": True,
+}
+
+
+class JobFailed(Exception):
+    """Raised by a task whose job failed for good, so Celery (and Flower) mark it FAILURE."""
+
+
+def _truthy(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
+
+
+def celery_settings(cfg: Any, job_queues: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(celery conf, loom relay options)`` from the ``celery`` section.
+
+    Every key other than Loom's own is passed to ``app.conf`` as is, over Loom's
+    defaults (late acks, reject on worker lost, prefetch 1, JSON). ``queues`` (a list
+    of names) becomes ``task_queues``, extended with every registered job's queue so
+    a worker started without ``-Q`` consumes all of them.
+    """
+    section = config_section(cfg, "celery")
+    raw = resolve(section) if section else {}
+    conf = {**DEFAULTS, **{k: v for k, v in raw.items() if k not in LOOM_KEYS}}
+    if not conf.get("broker_url"):
+        conf.pop("broker_url", None)
+        conf["broker_url"] = "memory://"
+    if conf.get("result_backend") in ("", None):
+        conf.pop("result_backend", None)
+    conf["task_always_eager"] = _truthy(conf.get("task_always_eager", False))
+    names = [str(q) for q in (raw.get("queues") or [])]
+    for name in [conf["task_default_queue"], *job_queues]:
+        if name not in names:
+            names.append(name)
+    conf["task_queues"] = [Queue(name, routing_key=name) for name in names]
+    options = {
+        "relay_interval": float(raw.get("relay_interval", 2.0)),
+        "relay_grace": float(raw.get("relay_grace", 5.0)),
+        "relay_batch": int(raw.get("relay_batch", 100)),
+    }
+    return conf, options
+
+
+class CeleryBackend:
+    """Publishes recorded jobs to Celery and runs them in Celery workers."""
+
+    def __init__(self, runtime: Runtime, store: JobStore, cfg: Any) -> None:
+        self.runtime = runtime
+        self.store = store
+        self.runner = JobRunner(runtime, store)
+        queues = [runtime.job_settings(job)["queue"] for job in runtime.components.jobs]
+        conf, options = celery_settings(cfg, queues)
+        self.eager: bool = conf["task_always_eager"]
+        self.relay_interval: float = options["relay_interval"]
+        self.relay_grace: float = options["relay_grace"]
+        self.relay_batch: int = options["relay_batch"]
+        name = str(select(cfg, "app.name") or "loom")
+        self.celery_app = Celery(name, set_as_current=False)
+        self.celery_app.conf.update(conf)
+        self.loop = LoopThread()
+        self._tasks: dict[str, Task] = {}
+        self._relay: asyncio.Task[None] | None = None
+        self._started: asyncio.Future[None] | None = None
+        for job in runtime.components.jobs:
+            self.task_for(job.__qualname__)
+        runtime.startup_hooks.append(self.start)
+        runtime.shutdown_hooks.append(self.stop)
+
+    def __repr__(self) -> str:
+        mode = "eager" if self.eager else str(self.celery_app.conf.broker_url).split("@")[-1]
+        return f"CeleryBackend({mode})"
+
+    # -- tasks -------------------------------------------------------------------------
+
+    def task_for(self, job_name: str) -> Task:
+        """The Celery task ``loom.jobs.<JobName>`` (registered once per job)."""
+        task = self._tasks.get(job_name)
+        if task is None:
+            backend = self
+
+            def run_job(task: Task, envelope: dict[str, Any]) -> Any:
+                return backend.run_task(task, envelope)
+
+            task = self.celery_app.task(
+                run_job,
+                name=TASK_PREFIX + job_name,
+                shared=False,
+                bind=True,
+                acks_late=bool(self.celery_app.conf.task_acks_late),
+                reject_on_worker_lost=bool(self.celery_app.conf.task_reject_on_worker_lost),
+            )
+            self._tasks[job_name] = task
+        return task
+
+    def run_task(self, task: Task, message: Mapping[str, Any]) -> Any:
+        """Body of every job task, in a worker: one attempt on the process's loop."""
+        envelope = msgspec.convert(message, JobEnvelope)
+        delivery = getattr(task.request, "delivery_info", None) or {}
+        redelivered = bool(delivery.get("redelivered"))
+        outcome = self.loop.run(self._worker_attempt(envelope, redelivered))
+        if outcome.kind == "retry":
+            raise task.retry(countdown=outcome.delay, max_retries=None)
+        if outcome.kind == "failed":
+            kind, message_text = outcome.error or ("Exception", "")
+            raise JobFailed(f"{kind}: {message_text}")
+        return jsonable(outcome.result)
+
+    async def _worker_attempt(self, envelope: JobEnvelope, redelivered: bool) -> Outcome:
+        await self._ensure_started()
+        return await self.runner.attempt(envelope, allow_running=redelivered)
+
+    async def _ensure_started(self) -> None:
+        """Run the runtime's start-up once in this worker process (on its loop)."""
+        if self._started is None:
+            self._started = asyncio.get_running_loop().create_future()
+            try:
+                await self.runtime.startup()
+            except BaseException as exc:
+                self._started.set_exception(exc)
+                self._started = None
+                raise
+            self._started.set_result(None)
+        await self._started
+
+    def shutdown_worker(self) -> None:
+        """Run the runtime's shutdown on the worker loop, then stop the loop."""
+        if self.loop.started and self._started is not None:
+            with contextlib.suppress(Exception):
+                self.loop.run(self.runtime.shutdown(), timeout=30)
+        self.loop.stop()
+
+    # -- dispatch ----------------------------------------------------------------------
+
+    async def submit(self, envelope: JobEnvelope) -> None:
+        """After the dispatching commit: publish (or, eager, run inline)."""
+        if self.eager:
+            await self.run_inline(envelope)
+            return
+        self.runtime.spawn(self.publish(envelope))
+
+    def _send(self, envelope: JobEnvelope) -> None:
+        self.task_for(envelope.job).apply_async(
+            args=[msgspec.to_builtins(envelope)],
+            task_id=envelope.job_id,
+            queue=envelope.queue,
+            countdown=envelope.countdown or None,
+            priority=envelope.priority,
+            retry=False,
+        )
+
+    async def publish(self, envelope: JobEnvelope) -> bool:
+        """Hand the job to the broker and mark it enqueued; ``False`` if the broker is away."""
+        try:
+            await asyncio.to_thread(self._send, envelope)
+        except Exception as exc:
+            log.warning(
+                "broker unavailable, job %s %s stays in the outbox: %s",
+                envelope.job,
+                envelope.job_id,
+                exc,
+            )
+            return False
+        async with self.runtime.unit_of_work():
+            await self.store.mark_enqueued(envelope.job_id)
+        return True
+
+    async def run_inline(self, envelope: JobEnvelope) -> Outcome:
+        """Eager mode: every attempt now, in this process, sleeping the backoff between."""
+        async with self.runtime.unit_of_work():
+            await self.store.mark_enqueued(envelope.job_id)
+        if envelope.countdown:
+            await asyncio.sleep(envelope.countdown)
+        while True:
+            outcome = await self.runner.attempt(envelope)
+            if outcome.kind != "retry":
+                return outcome
+            await asyncio.sleep(outcome.delay)
+
+    # -- relay -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if not self.eager and self._relay is None:
+            self._relay = asyncio.get_running_loop().create_task(
+                self._relay_loop(), name="loom-outbox-relay"
+            )
+
+    async def stop(self) -> None:
+        relay, self._relay = self._relay, None
+        if relay is not None:
+            relay.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await relay
+
+    async def relay_once(self) -> int:
+        """Publish outbox records older than ``relay_grace``; how many went out."""
+        cutoff = utcnow() - dt.timedelta(seconds=self.relay_grace)
+        sent = 0
+        for record in await self.store.unenqueued(created_before=cutoff, limit=self.relay_batch):
+            if not await self.publish(record.envelope()):
+                break  # the broker is still away; try the rest next round
+            sent += 1
+        if sent:
+            log.info("outbox relay published %d job(s)", sent)
+        return sent
+
+    async def _relay_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.relay_interval)
+            try:
+                await self.relay_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("outbox relay round failed", exc_info=True)
