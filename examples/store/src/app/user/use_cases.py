@@ -2,7 +2,7 @@ import re
 
 from loom.core.command import Command, Patch
 from loom.core.errors import NotFound
-from loom.core.use_case import Exists, F, Input, OnMissing, Rule
+from loom.core.use_case import Exists, F, Input, LoadById, Rule
 from loom.core.use_case.use_case import UseCase
 
 from app.user.model import User
@@ -55,21 +55,31 @@ class CreateUserUseCase(UseCase[User, User]):
         return await self.main_repo.create(cmd)
 
 
+def email_taken_by_another(
+    cmd: UpdateUser, fields_set: frozenset[str], taken: bool, user: User
+) -> bool:
+    return bool(taken) and cmd.email != user.email
+
+
 class UpdateUserUseCase(UseCase[User, User]):
     """Change a user's name or email (only the fields sent)."""
 
     rules = (
         Rule.check(F(UpdateUser).email, via=invalid_email).when_present(F(UpdateUser).email),
         Rule.check(F(UpdateUser).full_name, via=blank_name).when_present(F(UpdateUser).full_name),
+        Rule.forbid(email_taken_by_another, message="email is already registered")
+        .from_params("email_taken", "user")
+        .when_present(F(UpdateUser).email),
     )
 
     async def execute(
         self,
         user_id: int,
         cmd: UpdateUser = Input(),
-        _exists: bool = Exists(User, from_param="user_id", on_missing=OnMissing.RAISE),
+        user: User = LoadById(User, by="user_id"),
+        email_taken: bool = Exists(User, from_command="email", against="email"),
     ) -> User:
-        user = await self.main_repo.update(user_id, cmd)
-        if user is None:
+        updated = await self.main_repo.update(user_id, cmd)
+        if updated is None:
             raise NotFound(model="User", id=user_id)
-        return user
+        return updated
