@@ -48,16 +48,35 @@ def database_from_config(cfg: Any) -> Database:
         raise config_error(cfg, "database.url", f"cannot use {str(url)!r}: {exc}") from None
 
 
-def _repository_factory(database: Database, secret: str) -> Any:
+def _repository_factory(database: Database, secret: str, cache: Any = None) -> Any:
     registry = registered_repositories()
 
     def build(model: type, container: Container) -> Any:
         table_for(model)
         registration = registry.get(model)
         cls = registration.repository if registration is not None else RepositorySQLAlchemy
-        return container.build(cls, database=database, model=model, cursor_secret=secret)
+        repo = container.build(cls, database=database, model=model, cursor_secret=secret)
+        if cache is not None:
+            from loom.core.cache import CachedRepository
+
+            # Writes are seen at the engine (install_write_tracking), custom SQL included.
+            return CachedRepository(repo, cache, tracked=True)
+        return repo
 
     return build
+
+
+def _repository_cache(cfg: Any, database: Database) -> Any:
+    """The repository cache when ``cache.enabled`` (imported only then: aiocache is optional)."""
+    if not bool(select(cfg, "cache.enabled", False)):
+        return None
+    from loom.core.cache import cache_from_config
+    from loom.core.repository.sqlalchemy._write_tracking import install_write_tracking
+
+    cache = cache_from_config(cfg)
+    if cache is not None:
+        install_write_tracking(database, cache)
+    return cache
 
 
 def _job_backend(cfg: Any, runtime: Runtime) -> Any:
@@ -82,11 +101,12 @@ def build_runtime(
     found = components if components is not None else discover(cfg)
     database = database_from_config(cfg)
     secret = str(select(cfg, "app.secret_key") or f"loom:{select(cfg, 'app.name', 'app')}:cursor")
+    cache = _repository_cache(cfg, database)
     runtime = Runtime(
         config=cfg,
         components=found,
         uow=database,
-        repository_factory=_repository_factory(database, secret),
+        repository_factory=_repository_factory(database, secret, cache),
         services=services,
     )
     runtime.container.register(Database, database)
@@ -110,4 +130,8 @@ def build_runtime(
 
     runtime.startup_hooks.insert(0, _create_tables)
     runtime.shutdown_hooks.insert(0, database.dispose)
+    if cache is not None:
+        runtime.container.register(type(cache), cache)
+        runtime.repository_cache = cache  # type: ignore[attr-defined]
+        runtime.shutdown_hooks.insert(0, cache.close)
     return runtime
