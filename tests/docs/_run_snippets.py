@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import importlib
 import inspect
 import re
 import sys
@@ -48,6 +49,7 @@ async def run_page(page: Path) -> int:
             target = Path(options["file"])
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(code)
+            importlib.invalidate_caches()  # the new module must be importable at once
             continue
         if lang != "python" or "no-run" in options:
             continue
@@ -61,6 +63,7 @@ async def run_page(page: Path) -> int:
 
 
 def main() -> None:
+    Path("src").mkdir(exist_ok=True)  # a missing sys.path entry would be cached as such
     sys.path[:0] = [str(Path("src").resolve()), str(Path(".").resolve())]
     page = Path(sys.argv[1]).resolve()
     ran = asyncio.run(run_page(page))

@@ -90,8 +90,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     runtime, routes = _runtime_and_routes(cfg)
     c = runtime.components
     name = select(cfg, "app.name", "app")
+    # Auto-CRUD use cases are made while compiling the routes: count those too.
+    use_cases = list(dict.fromkeys([*c.use_cases, *(r.use_case for r in routes)]))
     print(
-        f"OK {name}: {_count(c.models, 'model')}, {_count(c.use_cases, 'use case')}, "
+        f"OK {name}: {_count(c.models, 'model')}, {_count(use_cases, 'use case')}, "
         f"{_count(routes, 'route')}, {_count(c.jobs, 'job')}"
     )
     return EXIT_OK

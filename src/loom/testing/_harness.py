@@ -152,8 +152,11 @@ class UseCaseHarness:
         return released
 
     async def close(self) -> None:
-        """Wait for background work (released jobs) and run shutdown hooks."""
+        """Wait for background work (released jobs), stop the job workers, run shutdown hooks."""
         await self.runtime.shutdown()
+        stop = getattr(self.jobs.inner, "stop", None)
+        if stop is not None:
+            await stop()
 
     async def __aenter__(self) -> UseCaseHarness:
         return self
