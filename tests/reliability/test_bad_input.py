@@ -384,3 +384,47 @@ async def test_unknown_route_and_method_are_problems(store: StoreClient) -> None
     assert_problem(await store.get("/nope"), 404, "not_found")
     assert_problem(await store.put("/users", json=USER), 405, "method_not_allowed")
     assert_problem(await store.delete("/users"), 405)
+
+
+# -- regressions found by the fuzzer ----------------------------------------------------
+
+
+@pytest.mark.parametrize("raw", ["¹", "³", "²5", "-¹", "1²"])
+async def test_superscript_digit_path_id_is_422_not_500(store: StoreClient, raw: str) -> None:
+    """``str.isdigit`` is true for "¹", ``int()`` refuses it: that used to be a 500."""
+    for method, path in (
+        ("GET", f"/users/{raw}"),
+        ("DELETE", f"/products/{raw}"),
+        ("GET", f"/orders/{raw}/total"),
+        ("DELETE", f"/orders/{raw}/items/1"),
+        ("GET", f"/users/{raw}/addresses/1"),
+        ("GET", f"/products/{raw}/jobs/summary"),
+    ):
+        assert_problem(await store.request(method, path), 422, "validation_error")
+
+
+@pytest.mark.parametrize("name", ["limit", "page"])
+async def test_superscript_digit_limit_and_page_are_422_not_500(
+    store: StoreClient, name: str
+) -> None:
+    assert_problem(await store.get("/users", params={name: "¹"}), 422, "validation_error")
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"updated_at__gte": "8"},  # lax conversion read it as a Unix timestamp
+        {"createdAt__lt": "1700000000.5"},
+        {"created_at__in": "2024-01-01T00:00:00Z,12"},
+        {"email__is_null": ""},  # blank used to mean true; the document says boolean
+        {"full_name__is_null": "1"},
+        {"id__eq": "1e3"},  # lax conversion read it as 1000
+        {"id": "+1_000"},
+    ],
+)
+async def test_filter_text_the_document_does_not_allow_is_422(
+    store: StoreClient, params: dict[str, str]
+) -> None:
+    await store.user("lax@example.com")
+    body = assert_problem(await store.get("/users", params=params), 422, "validation_error")
+    assert [e["field"] for e in body["errors"]] == list(params)

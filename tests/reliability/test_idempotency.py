@@ -1,4 +1,4 @@
-"""``Idempotency-Key`` on POST routes: a retry returns the first response and creates nothing twice."""
+"""``Idempotency-Key`` on POST: a retry gets the first response and creates nothing twice."""
 
 from __future__ import annotations
 
@@ -122,9 +122,7 @@ async def test_job_dispatch_is_not_repeated(store: StoreClient) -> None:
 
 async def test_invalid_keys_are_422(store: StoreClient) -> None:
     for bad in ("", "   ", "k" * 256, "ключ"):
-        resp = await store.post(
-            "/users", json=USER, headers={"Idempotency-Key": bad.encode()}
-        )
+        resp = await store.post("/users", json=USER, headers={"Idempotency-Key": bad.encode()})
         body = assert_problem(resp, 422)
         assert body["errors"][0]["field"] == "Idempotency-Key"
     assert (await store.get("/users")).json()["total_count"] == 0

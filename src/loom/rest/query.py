@@ -9,10 +9,12 @@ may be filtered or sorted on; anything else is a 422 naming the parameter.
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from collections.abc import Iterable, Sequence
 
 from loom.core.errors import FieldError, ValidationError
-from loom.core.model import ModelInfo
+from loom.core.model import ColumnInfo, ModelInfo
 from loom.core.repository._coerce import coerce_filter_value
 from loom.core.repository.abc.query import (
     DEFAULT_LIMIT,
@@ -38,6 +40,7 @@ def _int(name: str, raw: str, low: int, high: int | None) -> int:
     text = raw.strip()
     if (
         not text
+        or not text.isascii()  # "¹" is a digit to str.isdigit but not to int()
         or not (text.isdigit() or (text[0] in "+-" and text[1:].isdigit()))
         or len(text) > 19
     ):
@@ -47,6 +50,30 @@ def _int(name: str, raw: str, low: int, high: int | None) -> int:
         bound = f"between {low} and {high}" if high is not None else f"{low} or greater"
         raise ValidationError.single(name, f"must be {bound}")
     return value
+
+
+_INT_TEXT = re.compile(r"[+-]?[0-9]+")
+_NUMBER_TEXT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def _check_text(col: ColumnInfo, op: FilterOp, value: str) -> None:
+    """Refuse query-string text that the lax value conversion would bend into the type
+    (``1e3`` as the integer 1000, ``8`` as a timestamp, a blank as ``is_null=true``):
+    the OpenAPI document promises an integer, a date-time, a boolean."""
+    if op is FilterOp.IS_NULL:
+        if value.strip().lower() not in ("true", "false"):
+            raise ValidationError.single(None, "is_null takes true or false")
+        return
+    if op in (FilterOp.LIKE, FilterOp.ILIKE):
+        return
+    kind = col.python_type
+    parts = [v for v in value.split(",") if v != ""] if op is FilterOp.IN else [value]
+    for part in parts:
+        text = part.strip()
+        if kind is int and not _INT_TEXT.fullmatch(text):
+            raise ValidationError.single(None, "expected an integer")
+        if kind in (dt.datetime, dt.date) and _NUMBER_TEXT.fullmatch(text):
+            raise ValidationError.single(None, "expected an ISO 8601 date or date-time")
 
 
 def parse_list_query(
@@ -114,6 +141,7 @@ def parse_list_query(
                         raise ValidationError.single(
                             key, f"unknown query parameter (bad filter {what})"
                         )
+                _check_text(col, op, value)  # type: ignore[arg-type]
                 spec = FilterSpec(field=col.name, op=op, value=value)  # type: ignore[union-attr]
                 coerced = coerce_filter_value(col, spec)  # type: ignore[arg-type]
                 filters.append(FilterSpec(field=col.name, op=op, value=coerced))  # type: ignore[union-attr]

@@ -122,7 +122,10 @@ class MethodDispatcher:
         try:
             params: dict[str, Any] = scope.get("path_params") or {}
             for name, check in bound.validators:
-                check(params[name])
+                try:
+                    check(params[name])
+                except ValueError:  # text a validator let through that int() refuses ("¹")
+                    raise ValidationError.single(name, "expected an integer id") from None
             if bound.renames:
                 params = {bound.renames.get(k, k): v for k, v in params.items()}
             payload = await self._body(scope, receive) if bound.has_body else None

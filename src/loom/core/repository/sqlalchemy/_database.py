@@ -129,7 +129,10 @@ class Database:
 
         @event.listens_for(self.engine.sync_engine, "begin")
         def _on_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN")
+            # IMMEDIATE takes the write lock up front (waiting up to busy_timeout). A
+            # deferred transaction that reads, then writes after another writer
+            # committed, fails at once with "database is locked" (no busy wait in WAL).
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     async def connect(self) -> AsyncConnection:
         return await asyncio.wait_for(self.engine.connect(), timeout=self._connect_timeout + 5)
