@@ -35,3 +35,13 @@ bench: $(STAMP) ## benchmark suite (Loom vs hand-written FastAPI vs raw asyncpg)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+.PHONY: worker flower
+
+BROKER ?= redis://127.0.0.1:6379/0
+
+worker: $(STAMP) ## Celery worker of the store example on Redis (start the API with CELERY_BROKER_URL=$(BROKER) make run)
+	@cd examples/store && CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(BROKER)} PYTHONPATH=src ../../$(BIN)/celery -A app.worker_main:celery_app worker --loglevel=INFO
+
+flower: $(STAMP) ## Flower, the Celery monitor, for the store worker: http://127.0.0.1:5555
+	@cd examples/store && CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(BROKER)} PYTHONPATH=src ../../$(BIN)/celery -A app.worker_main:celery_app flower --address=127.0.0.1 --port=5555
