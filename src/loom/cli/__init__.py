@@ -149,6 +149,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             access_log=False,
         )
     else:
+        from loom.cli._app import silence_access_log
+
+        silence_access_log()
         uvicorn.run(app, host=args.host, port=args.port, access_log=False)
     return EXIT_OK
 
