@@ -9,13 +9,13 @@ subprocesses (solo pool) and stops whatever is left at the end of the test.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from ij_support import BROKER_DB, CELERY, OVERRIDES, Env, RedisServer, Worker
+from ij_support import BROKER_DB, CELERY, OVERRIDES, Env, Worker
 from tests.conftest import require_service, services_required
+from tests.redis_server import RedisServer, redis_server_binary
 
 
 @pytest.fixture
@@ -43,7 +43,7 @@ def celery_env(redis_url: str, pg_url: str, overrides_file: Path) -> Env:
 @pytest.fixture
 def private_redis(redis_url: str, tmp_path: Path) -> Iterator[RedisServer]:
     """A private Redis server; needs the ``redis-server`` binary."""
-    if shutil.which("redis-server") is None:
+    if redis_server_binary() is None:
         message = "the redis-server binary is not installed"
         if services_required():
             pytest.fail(message)

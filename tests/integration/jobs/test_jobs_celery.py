@@ -15,7 +15,8 @@ from typing import Any
 
 import httpx
 import pytest
-from ij_support import Env, RedisServer, Worker, store_api
+from ij_support import Env, Worker, store_api
+from tests.redis_server import RedisServer
 
 from loom.core.job.store import JobRecord
 
