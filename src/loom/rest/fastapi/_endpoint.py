@@ -106,6 +106,9 @@ class MethodDispatcher:
         on_use_case: Callable[[str, float, bool], None] | None = None,
     ) -> None:
         self.by_method = {r.method: _Bound(r) for r in routes}
+        self.path = routes[0].path
+        """The URL template; the dispatcher stands in ``scope["route"]`` so access logs
+        and metrics label requests by template (FastAPI's router does not set it)."""
         if "GET" in self.by_method:
             self.by_method.setdefault("HEAD", self.by_method["GET"])
         self.allowed = tuple(sorted(self.by_method))
@@ -115,6 +118,7 @@ class MethodDispatcher:
         """Set by the app builder when metrics are enabled (``Metrics``)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope["route"] = self
         bound = self.by_method.get(scope["method"])
         if bound is None:
             await send_problem(send, MethodNotAllowed(self.allowed))

@@ -23,13 +23,22 @@ __all__ = ["Database", "SQLAlchemyUnitOfWork"]
 class SQLAlchemyUnitOfWork(UnitOfWork):
     """A transaction on one connection, opened lazily on the first statement."""
 
-    __slots__ = ("_transaction", "connection", "database")
+    __slots__ = ("_lock", "_transaction", "connection", "database")
 
     def __init__(self, database: Database) -> None:
         super().__init__()
         self.database = database
         self.connection: AsyncConnection | None = None
         self._transaction: Any = None
+        self._lock: asyncio.Lock | None = None
+
+    @property
+    def lock(self) -> asyncio.Lock:
+        """Serialises statements of concurrent tasks sharing this unit (``gather``):
+        one connection runs one statement at a time, and only one task may open it."""
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        return self._lock
 
     async def open(self) -> AsyncConnection:
         if self.connection is None:
@@ -180,7 +189,8 @@ class Database:
         """The active unit of work's connection, or a short transaction of its own."""
         active = current_unit_of_work()
         if isinstance(active, SQLAlchemyUnitOfWork) and active.database is self:
-            yield await active.open()
+            async with active.lock:
+                yield await active.open()
             return
         async with self.begin() as uow:
             assert isinstance(uow, SQLAlchemyUnitOfWork)
