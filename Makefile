@@ -45,3 +45,11 @@ worker: $(STAMP) ## Celery worker of the store example on Redis (start the API w
 
 flower: $(STAMP) ## Flower, the Celery monitor, for the store worker: http://127.0.0.1:5555
 	@cd examples/store && CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(BROKER)} PYTHONPATH=src ../../$(BIN)/celery -A app.worker_main:celery_app flower --address=127.0.0.1 --port=5555
+
+.PHONY: fuzz soak
+
+fuzz: $(STAMP) ## schemathesis on every store operation with 100+ examples each (nightly)
+	@LOOM_FUZZ_EXAMPLES=$${LOOM_FUZZ_EXAMPLES:-100} $(BIN)/python -m pytest tests/reliability/test_fuzz.py -q $(ARGS)
+
+soak: $(STAMP) ## one minute of steady loopback load on the store API; fails on any error
+	@$(BIN)/python scripts/soak.py --rate $${SOAK_RATE:-100} --duration $${SOAK_SECONDS:-60} $(ARGS)
