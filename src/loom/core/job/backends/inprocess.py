@@ -55,6 +55,7 @@ class InProcessBackend:
         self._scheduled: set[str] = set()
         self._active: set[str] = set()
         self._closing = False
+        self._stopped = False
         runtime.startup_hooks.append(self.start)
         runtime.shutdown_hooks.append(self.stop)
 
@@ -65,6 +66,7 @@ class InProcessBackend:
 
     async def start(self) -> None:
         """Start the workers and re-queue what a previous process left unfinished."""
+        self._stopped = False
         self._ensure_started()
         for record in await self.store.unfinished():
             if record.id in self._active or record.id in self._scheduled:
@@ -82,6 +84,7 @@ class InProcessBackend:
         stays ``running``: the next start picks them up.
         """
         self._closing = True
+        self._stopped = True
         for timer in self._timers.values():
             timer.cancel()
         self._timers.clear()
@@ -117,7 +120,13 @@ class InProcessBackend:
     # -- scheduling --------------------------------------------------------------------
 
     async def submit(self, envelope: JobEnvelope) -> None:
-        """Queue a recorded job (called after the dispatching transaction commits)."""
+        """Queue a recorded job (called after the dispatching transaction commits).
+
+        Workers start on the first submit when nobody called :meth:`start`; after
+        :meth:`stop` the record just stays ``pending`` for the next start.
+        """
+        if self._stopped:
+            return
         self._ensure_started()
         self._schedule(envelope, envelope.countdown)
 
