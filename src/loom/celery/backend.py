@@ -131,6 +131,17 @@ class CeleryBackend:
             self.task_for(job.__qualname__)
         runtime.startup_hooks.append(self.start)
         runtime.shutdown_hooks.append(self.stop)
+        if not self.eager:
+            runtime.readiness_checks["broker"] = self.ping
+
+    async def ping(self) -> None:
+        """Raise when the broker cannot be reached (used by ``/health/ready``)."""
+
+        def check() -> None:
+            with self.celery_app.connection_for_write() as conn:
+                conn.ensure_connection(max_retries=1, timeout=1)
+
+        await asyncio.to_thread(check)
 
     def __repr__(self) -> str:
         mode = "eager" if self.eager else str(self.celery_app.conf.broker_url).split("@")[-1]

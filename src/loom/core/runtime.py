@@ -80,6 +80,10 @@ class Runtime:
         self._tasks: set[asyncio.Task[Any]] = set()
         self.startup_hooks: list[Callable[[], Awaitable[None]]] = []
         self.shutdown_hooks: list[Callable[[], Awaitable[None]]] = []
+        self.metrics: Any = None
+        """The app's ``Metrics`` when metrics are enabled (jobs report to it)."""
+        self.readiness_checks: dict[str, Callable[[], Awaitable[None]]] = {}
+        """Extra parts ``/health/ready`` checks (the broker, when one is configured)."""
         self.invoker = ApplicationInvoker(self)
         self.job_service = JobService(self, job_backend)
         self.container.register(Runtime, self)

@@ -33,6 +33,7 @@ def create_app(*config_paths: str | Path | Any) -> FastAPI:
     checks.update(getattr(runtime, "readiness_checks", {}) or {})
     metrics = install_observability(app, cfg, readiness_checks=checks)
     if metrics is not None:
+        runtime.metrics = metrics
         for dispatcher in app.state.loom_dispatchers:
             dispatcher.metrics = metrics
         if database is not None:
