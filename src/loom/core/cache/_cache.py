@@ -264,6 +264,16 @@ class RepositoryCache:
         uow._after_commit.insert(0, hook)
         return hook
 
+    def _at_commit(self, tables: set[str]) -> bool:
+        """Schedule the bump for the active unit of work's commit; False when none."""
+        uow = current_unit_of_work()
+        if uow is None:
+            return False
+        hook = self._hook(uow, create=True)
+        assert hook is not None
+        hook.tables |= tables
+        return True
+
     def note_write(self, tables: Iterable[str], *, delete: bool = False) -> None:
         """Record a write (sync: called from database event hooks).
 
@@ -272,13 +282,7 @@ class RepositoryCache:
         it is, cached values are not trusted.
         """
         found = self.written_tables(tables, delete=delete)
-        if not found:
-            return
-        uow = current_unit_of_work()
-        if uow is not None:
-            hook = self._hook(uow, create=True)
-            assert hook is not None
-            hook.tables |= found
+        if not found or self._at_commit(found):
             return
         self._pending |= found
         try:
@@ -291,15 +295,8 @@ class RepositoryCache:
     async def after_write(self, tables: Iterable[str], *, delete: bool = False) -> None:
         """Record a write that has just returned: bump now, or at commit in a unit of work."""
         found = self.written_tables(tables, delete=delete)
-        if not found:
-            return
-        uow = current_unit_of_work()
-        if uow is not None:
-            hook = self._hook(uow, create=True)
-            assert hook is not None
-            hook.tables |= found
-            return
-        await self.bump(found)
+        if found and not self._at_commit(found):
+            await self.bump(found)
 
     # -- reads ----------------------------------------------------------------------------
 
