@@ -33,7 +33,7 @@ def _constraint_columns(metadata: sa.MetaData, name: str | None) -> list[str]:
                 return [c.key for c in constraint.columns]  # type: ignore[attr-defined]
         for index in table.indexes:
             if index.name == name:
-                return [c.key for c in index.columns]  # type: ignore[attr-defined]
+                return [c.key for c in index.columns]
     return []
 
 
