@@ -53,6 +53,7 @@ def _int_validator(name: str) -> Callable[[str], None]:
         text = raw.strip()
         ok = (
             bool(text)
+            and text.isascii()  # "¹" is a digit to str.isdigit but not to int()
             and (text.isdigit() or (text[0] == "-" and text[1:].isdigit()))
             and len(text) <= 20
         )
