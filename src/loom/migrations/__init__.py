@@ -137,7 +137,7 @@ def config_for_env(alembic_cfg: Any) -> Any:
 
 
 def target_metadata(cfg: Any) -> sa.MetaData:
-    """A ``MetaData`` holding the tables of the application's models, and only those.
+    """A ``MetaData`` holding the tables of the application's models and Loom's own.
 
     Other models imported into the same process (tests, scripts) are left out, so
     autogenerate never proposes tables the application does not declare.
@@ -146,12 +146,19 @@ def target_metadata(cfg: Any) -> sa.MetaData:
     from loom.core.repository.sqlalchemy import metadata as shared
     from loom.core.repository.sqlalchemy import table_for
 
+    from loom.core.repository.sqlalchemy._idempotency import idempotency_table
+    from loom.core.repository.sqlalchemy._jobs import jobs_table
+
     components = discover(cfg)
     tables = [table_for(model) for model in components.models]
     naming: Any = shared.naming_convention
     target = sa.MetaData(naming_convention=naming)
     for table in sorted(tables, key=lambda t: t.name):
         table.to_metadata(target)
+    # Loom's own tables (the job outbox, stored idempotent responses) belong to every
+    # application's schema: with create_tables off, migrations are what creates them.
+    jobs_table(target)
+    idempotency_table(target)
     return target
 
 

@@ -33,7 +33,9 @@ pytestmark = pytest.mark.postgres
 ROOT = Path(__file__).resolve().parents[3]
 STORE = ROOT / "examples" / "store"
 PROBE = Path(__file__).with_name("_schema_probe.py")
-INITIAL = next((STORE / "migrations" / "versions").glob("*_initial_schema.py")).name.split("_")[0]
+VERSIONS = STORE / "migrations" / "versions"
+INITIAL = next(VERSIONS.glob("*_initial_schema.py")).name.split("_")[0]
+HEAD = next(VERSIONS.glob("*_loom_framework_tables.py")).name.split("_")[0]
 
 
 @pytest.fixture
@@ -83,8 +85,9 @@ def test_initial_migration_builds_the_declared_schema_and_downgrades_to_nothing(
     url = empty_database
     assert "base" in loom(url, "db", "current", "config/api.yaml")
 
-    assert f"database at {INITIAL}" in loom(url, "db", "upgrade", "config/api.yaml")
-    assert loom(url, "db", "current", "config/api.yaml").strip() == INITIAL
+    assert f"database at {INITIAL}" in loom(url, "db", "upgrade", "config/api.yaml", INITIAL)
+    assert f"database at {HEAD}" in loom(url, "db", "upgrade", "config/api.yaml")
+    assert loom(url, "db", "current", "config/api.yaml").strip() == HEAD
 
     probe = run(url, str(PROBE), "config/api.yaml")
     assert probe.returncode == 0, probe.stderr
@@ -99,6 +102,8 @@ def test_initial_migration_builds_the_declared_schema_and_downgrades_to_nothing(
         "products",
         "orders",
         "order_items",
+        "loom_jobs",
+        "loom_idempotency",
     }
     users = tables["users"]
     assert users["primary_key"] == ["id"]
