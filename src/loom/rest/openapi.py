@@ -149,6 +149,37 @@ def _list_parameters(route: CompiledRoute) -> list[dict[str, Any]]:
     return params
 
 
+def _profile_fields(model: Any) -> list[tuple[str, tuple[str, ...]]]:
+    """``(camelCase name, profiles)`` of each relation and projection of ``model``."""
+    info = model_info(model)
+    found = [(r.camel, r.decl.profiles) for r in info.relations.values()]
+    return found + [(p.camel, p.decl.profiles) for p in info.projections.values()]
+
+
+def _profile_help(route: CompiledRoute) -> str:
+    parts = ["Read profile."]
+    if route.model is not None:
+        fields = _profile_fields(route.model)
+        for profile in route.allowed_profiles:
+            names = [name for name, profiles in fields if profile in profiles]
+            if names:
+                parts.append(f"`{profile}` adds {', '.join(f'`{n}`' for n in names)}.")
+    return " ".join(parts)
+
+
+def _describe_profiles(components: dict[str, Any], routes: Sequence[CompiledRoute]) -> None:
+    """Say on each relation/projection property which profiles load it: under any
+    other profile the property is absent from the response (not null)."""
+    models = {r.model for r in routes if r.expose_profile and r.model is not None}
+    for model in models:
+        properties = components.get(model.__name__, {}).get("properties", {})
+        for name, profiles in _profile_fields(model):
+            prop = properties.get(name)
+            if prop is not None:
+                listed = ", ".join(f"`{p}`" for p in profiles)
+                prop.setdefault("description", f"Present only with profile {listed}.")
+
+
 def build_openapi(
     routes: Sequence[CompiledRoute],
     *,
@@ -183,6 +214,7 @@ def build_openapi(
     schemas, components = msgspec.json.schema_components(types, ref_template=REF)
     components = dict(components)
     components["Problem"] = PROBLEM_SCHEMA
+    _describe_profiles(components, routes)
     paths: dict[str, Any] = {}
     for i, route in enumerate(routes):
         body_i, result_i = index[i]
@@ -216,6 +248,7 @@ def build_openapi(
                         "enum": list(route.allowed_profiles),
                         "default": route.profile_default,
                     },
+                    "description": _profile_help(route),
                 }
             )
         if body_i is not None:

@@ -15,6 +15,8 @@ from app.order.use_cases import (
 class OrderRestInterface(RestInterface[Order]):
     prefix = "/orders"
     tags = ("Orders",)
+    # GET /orders and GET /orders/{order_id} take ?profile=default|with_details.
+    expose_profile = True
     routes = (
         RestRoute(
             use_case=CreateOrderUseCase,

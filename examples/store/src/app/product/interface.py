@@ -15,6 +15,7 @@ class ProductRestInterface(RestInterface[Product]):
     prefix = "/products"
     tags = ("Products",)
     pagination_mode = PaginationMode.CURSOR
+    expose_profile = True  # ?profile=with_sales on GET /products and /products/{id}
     routes = (
         RestRoute(
             use_case=ListLowStockProductsUseCase,
