@@ -172,6 +172,11 @@ def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
 
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
+    if type_ == "type" and isinstance(obj, sa.JSON) and getattr(obj, "_variant_mapping", None):
+        # Alembic renders the variant's arguments without the ``sa.`` prefix when the
+        # migration is generated on another dialect (NameError: Text); spell it out.
+        autogen_context.imports.add("from sqlalchemy.dialects import postgresql")
+        return 'sa.JSON().with_variant(postgresql.JSONB(), "postgresql")'
     return False
 
 
