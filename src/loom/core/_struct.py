@@ -2,8 +2,8 @@
 
 msgspec does not carry ``kw_only`` (or ``rename``) over to subclasses' own fields, so
 ``class Cmd(Command, frozen=True)`` would otherwise accept positional arguments and
-speak snake_case. This metaclass makes Loom's conventions the default for every
-subclass; a class may still pass its own options.
+speak snake_case. This metaclass makes Loom's conventions (keyword-only, camelCase,
+frozen) the default for every subclass; a class may still pass its own options.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ class LoomStructMeta(msgspec.StructMeta):
     ) -> LoomStructMeta:
         kwargs.setdefault("kw_only", True)
         kwargs.setdefault("rename", "camel")
-        if any(getattr(getattr(b, "__struct_config__", None), "frozen", False) for b in bases):
-            kwargs.setdefault("frozen", True)
+        # Frozen by default, but not declared frozen in the base classes' statements:
+        # type checkers would then reject every user subclass that omits frozen=True.
+        kwargs.setdefault("frozen", True)
         return super().__new__(mcls, name, bases, namespace, **kwargs)

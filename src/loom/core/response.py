@@ -9,5 +9,5 @@ from loom.core._struct import LoomStructMeta
 __all__ = ["Response"]
 
 
-class Response(msgspec.Struct, metaclass=LoomStructMeta, frozen=True, kw_only=True, rename="camel"):
+class Response(msgspec.Struct, metaclass=LoomStructMeta, kw_only=True, rename="camel"):
     """Subclass for a use case's result: ``class Summary(Response): restock_job_id: str``."""

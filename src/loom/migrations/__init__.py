@@ -145,7 +145,6 @@ def target_metadata(cfg: Any) -> sa.MetaData:
     from loom.core.discovery import discover
     from loom.core.repository.sqlalchemy import metadata as shared
     from loom.core.repository.sqlalchemy import table_for
-
     from loom.core.repository.sqlalchemy._idempotency import idempotency_table
     from loom.core.repository.sqlalchemy._jobs import jobs_table
 

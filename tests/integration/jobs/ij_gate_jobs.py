@@ -6,10 +6,10 @@ import asyncio
 import os
 import time
 
-from app.product.model import Product
-
 from loom.core.job.job import Job
 from loom.core.repository.abc import RepoFor
+
+from app.product.model import Product
 
 
 class GatedSyncJob(Job[bool]):

@@ -1,8 +1,9 @@
 """The store's manifest plus the test-only gated job."""
 
+from ij_gate_jobs import GatedSyncJob
+
 from app.manifest import CALLBACKS, INTERFACES, MODELS, REPOSITORIES, USE_CASES
 from app.manifest import JOBS as STORE_JOBS
-from ij_gate_jobs import GatedSyncJob
 
 JOBS = [*STORE_JOBS, GatedSyncJob]
 

@@ -114,6 +114,7 @@ async def test_rolled_back_use_case_publishes_nothing(
     celery_env: Env, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import redis
+
     from app.product.jobs import SyncProductToErpJob
 
     async with store_api(celery_env, monkeypatch) as (client, runtime):

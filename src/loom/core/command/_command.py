@@ -12,7 +12,7 @@ __all__ = ["Command", "fields_set", "set_fields_set"]
 
 
 class _CommandStorage(
-    msgspec.Struct, metaclass=LoomStructMeta, frozen=True, kw_only=True, rename="camel", dict=True
+    msgspec.Struct, metaclass=LoomStructMeta, kw_only=True, rename="camel", dict=True
 ):
     """Gives every command a private per-instance dict (for the sent-fields set)."""
 
@@ -21,7 +21,7 @@ _real_dict = _CommandStorage.__dict__["__dict__"]
 _FIELDS_SET = "_loom_fields_set"
 
 
-class Command(_CommandStorage, frozen=True, kw_only=True, rename="camel"):
+class Command(_CommandStorage, kw_only=True, rename="camel"):
     """Base of request payloads: frozen, keyword-only, camelCase on the wire.
 
     ``cmd.__dict__`` maps Python field names to values so a command can be spread
@@ -30,7 +30,7 @@ class Command(_CommandStorage, frozen=True, kw_only=True, rename="camel"):
 
     __loom_command__: ClassVar[bool] = True
 
-    @property  # type: ignore[misc]
+    @property
     def __dict__(self) -> dict[str, Any]:  # type: ignore[override]
         return {name: getattr(self, name) for name in self.__struct_fields__}
 
@@ -49,7 +49,7 @@ def fields_set(cmd: msgspec.Struct) -> frozenset[str]:
     if isinstance(cmd, Command):
         stored = _real_dict.__get__(cmd).get(_FIELDS_SET)
         if stored is not None:
-            return stored  # type: ignore[no-any-return]
+            return stored
     return frozenset(
         name
         for name in cmd.__struct_fields__

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import typing
 from typing import Any, ClassVar
 
 import msgspec
@@ -62,7 +63,7 @@ class ModelMeta(LoomStructMeta):
                     f"and {cls.__qualname__}"
                 )
             _MODELS_BY_TABLE[table] = cls  # type: ignore[assignment]
-        return cls
+        return typing.cast(ModelMeta, cls)
 
 
 def _is_classvar(annotation: Any) -> bool:
@@ -90,7 +91,7 @@ def _annotation_is_optional(annotation: Any) -> bool:
     return type(None) in args
 
 
-class BaseModel(msgspec.Struct, metaclass=ModelMeta, kw_only=True, frozen=True, rename="camel"):
+class BaseModel(msgspec.Struct, metaclass=ModelMeta, kw_only=True, rename="camel"):
     """Base of persisted models; set ``__tablename__`` to give the model a table."""
 
     __tablename__: ClassVar[str]

@@ -24,7 +24,7 @@ __all__ = [
 NODEFAULT: Any = msgspec.NODEFAULT
 
 
-class OnDelete(str, enum.Enum):
+class OnDelete(enum.StrEnum):
     """Referential action on the parent row's deletion, enforced by the database."""
 
     CASCADE = "CASCADE"
@@ -33,7 +33,7 @@ class OnDelete(str, enum.Enum):
     NO_ACTION = "NO ACTION"
 
 
-class Cardinality(str, enum.Enum):
+class Cardinality(enum.StrEnum):
     MANY_TO_ONE = "many_to_one"
     ONE_TO_MANY = "one_to_many"
     ONE_TO_ONE = "one_to_one"

@@ -122,7 +122,7 @@ def model_info(model: type) -> ModelInfo:
     """The :class:`ModelInfo` of ``model``, resolving it on first call."""
     info = model.__dict__.get(_INFO_ATTR)
     if info is not None:
-        return info  # type: ignore[no-any-return]
+        return info
     declarations: dict[str, Any] | None = getattr(model, "__loom_declarations__", None)
     table = getattr(model, "__tablename__", None)
     if declarations is None or not table:

@@ -41,7 +41,7 @@ def constrained_type(col: ColumnInfo) -> Any:
 def create_struct(info: ModelInfo) -> type[msgspec.Struct]:
     cached = info.extras.get("create_struct")
     if cached is not None:
-        return cached  # type: ignore[no-any-return]
+        return cached
     fields: list[Any] = []
     optional: list[Any] = []
     for col in info.columns.values():
@@ -71,7 +71,7 @@ def create_struct(info: ModelInfo) -> type[msgspec.Struct]:
 def patch_struct(info: ModelInfo) -> type[msgspec.Struct]:
     cached = info.extras.get("patch_struct")
     if cached is not None:
-        return cached  # type: ignore[no-any-return]
+        return cached
     fields = [
         (col.name, constrained_type(col) | msgspec.UnsetType, msgspec.UNSET)
         for col in info.columns.values()

@@ -1,4 +1,4 @@
-from loom.core.command import Command, Computed, Patch
+from loom.core.command import Command, Patch
 from loom.core.errors import NotFound
 from loom.core.repository.abc import RepoFor
 from loom.core.repository.abc.query import (

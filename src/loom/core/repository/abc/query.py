@@ -30,7 +30,7 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
 
 
-class FilterOp(str, enum.Enum):
+class FilterOp(enum.StrEnum):
     EQ = "eq"
     NE = "ne"
     GT = "gt"
@@ -43,12 +43,12 @@ class FilterOp(str, enum.Enum):
     IS_NULL = "is_null"
 
 
-class PaginationMode(str, enum.Enum):
+class PaginationMode(enum.StrEnum):
     OFFSET = "offset"
     CURSOR = "cursor"
 
 
-class SortDirection(str, enum.Enum):
+class SortDirection(enum.StrEnum):
     ASC = "ASC"
     DESC = "DESC"
 

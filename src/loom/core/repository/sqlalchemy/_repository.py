@@ -60,7 +60,7 @@ def row_factory(info: ModelInfo, names: Sequence[str]) -> Callable[[Sequence[Any
     source = f"def make(row):\n    return Model({args})\n"
     namespace: dict[str, Any] = {"Model": info.model}
     exec(compile(source, f"<loom row factory {info.name}>", "exec"), namespace)
-    return namespace["make"]  # type: ignore[no-any-return]
+    return namespace["make"]
 
 
 class _Plan:
@@ -88,7 +88,7 @@ def _plan_for(info: ModelInfo) -> _Plan:
     plan = info.extras.get("sa_plan")
     if plan is None:
         plan = info.extras["sa_plan"] = _Plan(info)
-    return plan  # type: ignore[no-any-return]
+    return plan
 
 
 class RepositorySQLAlchemy(Generic[M, Id]):
@@ -124,7 +124,7 @@ class RepositorySQLAlchemy(Generic[M, Id]):
                 f"{type(self).__name__} does not know its model: subclass "
                 "RepositorySQLAlchemy[Model, Id] or pass model="
             )
-        self.model = target
+        self.model = target  # type: ignore[misc]
         self.database = database
         self.info = model_info(target)
         self._plan = _plan_for(self.info)
@@ -162,7 +162,7 @@ class RepositorySQLAlchemy(Generic[M, Id]):
         self._check_profile(profile)
         if self.profile_loader is None:
             return items
-        return await self.profile_loader.load(self, items, profile)  # type: ignore[no-any-return]
+        return await self.profile_loader.load(self, items, profile)
 
     def _check_profile(self, profile: str) -> None:
         check_profile(self.info, profile)
@@ -172,7 +172,7 @@ class RepositorySQLAlchemy(Generic[M, Id]):
     async def create(self, data: msgspec.Struct | Mapping[str, Any]) -> M:
         values = prepare_create(self.info, data)
         result = await self._run(self._plan.insert, values, "create")
-        return self._plan.make(result.one())  # type: ignore[no-any-return]
+        return self._plan.make(result.one())
 
     async def get_by_id(self, id: Id, profile: str = "default") -> M | None:
         key = coerce_id(self.info, id)
@@ -186,8 +186,8 @@ class RepositorySQLAlchemy(Generic[M, Id]):
             return None
         item = self._plan.make(row)
         if profile != "default":
-            return (await self._with_profile([item], profile))[0]  # type: ignore[no-any-return]
-        return item  # type: ignore[no-any-return]
+            return (await self._with_profile([item], profile))[0]
+        return item
 
     async def update(self, id: Id, patch: msgspec.Struct | Mapping[str, Any]) -> M | None:
         values = prepare_patch(self.info, patch)
@@ -199,7 +199,7 @@ class RepositorySQLAlchemy(Generic[M, Id]):
         values["_loom_pk"] = key
         result = await self._run(self._plan.update, values, "update")
         row = result.first()
-        return self._plan.make(row) if row is not None else None  # type: ignore[no-any-return]
+        return self._plan.make(row) if row is not None else None
 
     async def delete(self, id: Id) -> bool:
         key = coerce_id(self.info, id)

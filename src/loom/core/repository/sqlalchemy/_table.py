@@ -98,7 +98,7 @@ def table_for(model: type) -> sa.Table:
     info = model_info(model)
     table = info.extras.get("sa_table")
     if table is not None:
-        return table  # type: ignore[no-any-return]
+        return table
     existing = metadata.tables.get(info.table)
     if existing is not None:
         info.extras["sa_table"] = existing
