@@ -23,7 +23,7 @@ __all__ = ["Database", "SQLAlchemyUnitOfWork"]
 class SQLAlchemyUnitOfWork(UnitOfWork):
     """A transaction on one connection, opened lazily on the first statement."""
 
-    __slots__ = ("_lock", "_transaction", "connection", "database")
+    __slots__ = ("_autocommit", "_lock", "_transaction", "connection", "database")
 
     def __init__(self, database: Database) -> None:
         super().__init__()
@@ -31,6 +31,7 @@ class SQLAlchemyUnitOfWork(UnitOfWork):
         self.connection: AsyncConnection | None = None
         self._transaction: Any = None
         self._lock: asyncio.Lock | None = None
+        self._autocommit = False
 
     @property
     def lock(self) -> asyncio.Lock:
@@ -41,18 +42,51 @@ class SQLAlchemyUnitOfWork(UnitOfWork):
         return self._lock
 
     async def open(self) -> AsyncConnection:
-        if self.connection is None:
-            try:
+        """The unit's connection inside its transaction (begun now if need be)."""
+        conn = self.connection
+        if conn is not None and not self._autocommit:
+            return conn
+        try:
+            if conn is None:
                 conn = await self.database.connect()
-                self._transaction = await conn.begin()
-            except Exception as exc:
-                raise translate(exc, self.database.metadata) from exc
-            self.connection = conn
-        return self.connection
+            else:
+                # Reads so far ran in autocommit; the first write starts the transaction.
+                await conn.commit()
+                await conn.execution_options(isolation_level=conn.default_isolation_level)
+                self._autocommit = False
+            self._transaction = await conn.begin()
+        except Exception as exc:
+            raise translate(exc, self.database.metadata) from exc
+        self.connection = conn
+        return conn
+
+    async def open_for_read(self) -> AsyncConnection:
+        """A connection for a read: before the unit's first write, on PostgreSQL, one in
+        autocommit, so a read-only request is one round trip instead of BEGIN, SELECT,
+        COMMIT. Under READ COMMITTED every statement takes its own snapshot inside a
+        transaction too, so what the reads see is unchanged; writes still share one
+        transaction and commit or roll back together."""
+        conn = self.connection
+        if conn is not None:
+            return conn
+        if not self.database.autocommit_reads:
+            return await self.open()
+        try:
+            conn = await self.database.connect()
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+        except Exception as exc:
+            raise translate(exc, self.database.metadata) from exc
+        self.connection = conn
+        self._autocommit = True
+        return conn
 
     async def _finish(self, commit: bool) -> None:
         conn, self.connection = self.connection, None
         if conn is None:
+            return
+        if self._autocommit:
+            self._autocommit = False
+            await conn.close()  # nothing to commit; the pool restores the isolation level
             return
         try:
             if commit:
@@ -88,6 +122,9 @@ class Database:
         self.url = make_url(url)
         self.metadata = metadata if metadata is not None else default_metadata
         self.dialect = self.url.get_backend_name()
+        self.autocommit_reads = self.dialect == "postgresql"
+        """Reads before a unit's first write skip BEGIN/COMMIT (PostgreSQL only: SQLite
+        serialises its transactions with BEGIN IMMEDIATE, which reads must take too)."""
         kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": pool_pre_ping}
         connect_args: dict[str, Any] = {}
         if self.dialect == "sqlite":
@@ -183,6 +220,19 @@ class Database:
             if lock is not None:
                 lock.release()
         await uow.run_after_commit()
+
+    @asynccontextmanager
+    async def read_connection(self) -> AsyncIterator[AsyncConnection]:
+        """Like :meth:`connection`, for statements that only read (see
+        :meth:`SQLAlchemyUnitOfWork.open_for_read`)."""
+        active = current_unit_of_work()
+        if isinstance(active, SQLAlchemyUnitOfWork) and active.database is self:
+            async with active.lock:
+                yield await active.open_for_read()
+            return
+        async with self.begin() as uow:
+            assert isinstance(uow, SQLAlchemyUnitOfWork)
+            yield await uow.open_for_read()
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[AsyncConnection]:

@@ -141,7 +141,10 @@ class RepositorySQLAlchemy(Generic[M, Id]):
 
     async def _run(self, stmt: Any, params: Any = None, op: str = "") -> sa.CursorResult[Any]:
         try:
-            async with self.database.connection() as conn:
+            if op:
+                async with self.database.connection() as conn:
+                    return await conn.execute(stmt, params)
+            async with self.database.read_connection() as conn:
                 return await conn.execute(stmt, params)
         except Exception as exc:
             translated = translate(
@@ -251,19 +254,16 @@ class RepositorySQLAlchemy(Generic[M, Id]):
         if query.pagination is PaginationMode.CURSOR:
             return await self._list_cursor(query, profile, limit, where, keys, order)
         page, offset = check_page(query, limit)
-        total = sa.func.count().over().label("_loom_total")
-        stmt = sa.select(*plan.columns, total)
-        if where is not None:
-            stmt = stmt.where(where)
-        stmt = stmt.order_by(*order).limit(limit).offset(offset)
-        rows = (await self._run(stmt)).all()
-        if rows:
-            total_count = int(rows[0][-1])
-        elif page == 1:
-            total_count = 0
-        else:
-            count_stmt = plan.count if where is None else plan.count.where(where)
-            total_count = int((await self._run(count_stmt)).scalar_one())
+        # Count, then the page: two cheap statements. A window ``count(*) OVER ()``
+        # makes the database build every matching row before applying OFFSET/LIMIT,
+        # which the benchmark measured at 3-5x slower on a filtered list.
+        count_stmt = plan.count if where is None else plan.count.where(where)
+        total_count = int((await self._run(count_stmt)).scalar_one())
+        rows: Sequence[Any] = ()
+        if offset < total_count:
+            stmt = plan.select if where is None else plan.select.where(where)
+            stmt = stmt.order_by(*order).limit(limit).offset(offset)
+            rows = (await self._run(stmt)).all()
         make = plan.make
         items = await self._with_profile([make(r) for r in rows], profile)
         return PageResult(
