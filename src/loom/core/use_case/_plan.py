@@ -66,6 +66,33 @@ def _converter(name: str, annotation: Any) -> Callable[[Any], Any]:
     return convert
 
 
+def _is_async(fn: Any) -> bool:
+    """Decided once per declaration: awaiting is only for ``async def`` functions."""
+    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
+        getattr(fn, "__call__", None)  # noqa: B004 - async callable objects
+    )
+
+
+class _CompiledRule:
+    """A rule with its names resolved, so a request does no lookups or conversions."""
+
+    __slots__ = ("check_field", "fn", "is_async", "message", "params", "present", "wire_field")
+
+    def __init__(self, rule: Rule) -> None:
+        self.fn = rule.fn
+        self.is_async = _is_async(rule.fn)
+        self.message = rule.message
+        self.params = tuple(rule.params)
+        self.present = rule.present.name if rule.present is not None else None
+        if rule.kind == "check":
+            assert rule.field is not None
+            self.check_field: str | None = rule.field.name
+            self.wire_field: str | None = to_camel(rule.field.name)
+        else:
+            self.check_field = None
+            self.wire_field = to_camel(self.present) if self.present is not None else None
+
+
 class ParamPlan:
     __slots__ = ("annotation", "convert", "default", "kind", "marker", "name", "repo")
 
@@ -148,6 +175,19 @@ class ExecutionPlan:
         self.computes: tuple[Compute, ...] = tuple(getattr(owner, "computes", ()) or ())
         self.rules: tuple[Rule, ...] = tuple(getattr(owner, "rules", ()) or ())
         self._check_declarations()
+        self._compiled_computes: tuple[
+            tuple[str, tuple[str, ...], tuple[str, ...], Callable[..., Any], bool], ...
+        ] = tuple(
+            (
+                c.target.name,
+                tuple(src.name for src in c.sources),
+                tuple(c.params),
+                c.fn,  # type: ignore[misc]  # checked by _check_declarations
+                _is_async(c.fn),
+            )
+            for c in self.computes
+        )
+        self._compiled_rules = tuple(_CompiledRule(r) for r in self.rules)
         self.has_checks = bool(self.computes or self.rules)
 
     # -- start-up checks ---------------------------------------------------------------
@@ -301,15 +341,17 @@ class ExecutionPlan:
         return codec.decode(payload)
 
     async def _compute(self, cmd: Any, kwargs: dict[str, Any]) -> Any:
-        for compute in self.computes:
-            args = [getattr(cmd, s.name) for s in compute.sources]
-            args += [kwargs.get(n) for n in compute.params]
-            value = compute.fn(*args)  # type: ignore[misc]
-            if inspect.isawaitable(value):
-                value = await value
-            sent = fields_set(cmd)
-            cmd = msgspec.structs.replace(cmd, **{compute.target.name: value})
-            set_fields_set(cmd, sent)
+        # One copy of the command (it may be the caller's object, via the invoker),
+        # then each computed field is set in place on the copy.
+        sent = fields_set(cmd)
+        cmd = msgspec.structs.replace(cmd)
+        for target, sources, params, fn, is_async in self._compiled_computes:
+            args = [getattr(cmd, name) for name in sources]
+            if params:
+                args += [kwargs.get(n) for n in params]
+            value = await fn(*args) if is_async else fn(*args)
+            msgspec.structs.force_setattr(cmd, target, value)
+        set_fields_set(cmd, sent)
         return cmd
 
     async def _resolve_marker(self, p: ParamPlan, kwargs: dict[str, Any], cmd: Any) -> Any:
@@ -336,29 +378,26 @@ class ExecutionPlan:
     async def _check_rules(self, cmd: Any, kwargs: dict[str, Any]) -> None:
         errors: list[FieldError] = []
         sent = fields_set(cmd) if cmd is not None else frozenset()
-        for rule in self.rules:
-            if rule.present is not None and rule.present.name not in sent:
+        for rule in self._compiled_rules:
+            if rule.present is not None and rule.present not in sent:
                 continue
-            extra = [kwargs.get(n) for n in rule.params]
-            if rule.kind == "check":
-                assert rule.field is not None
-                result = rule.fn(getattr(cmd, rule.field.name), *extra)
-                if inspect.isawaitable(result):
+            extra = [kwargs.get(n) for n in rule.params] if rule.params else ()
+            if rule.check_field is not None:
+                result = rule.fn(getattr(cmd, rule.check_field), *extra)
+                if rule.is_async:
                     result = await result
-                field = to_camel(rule.field.name)
                 if isinstance(result, str):
                     if result:
-                        errors.append(FieldError(field, result))
+                        errors.append(FieldError(rule.wire_field, result))
                 elif rule.message is not None and result:
-                    errors.append(FieldError(field, rule.message))
+                    errors.append(FieldError(rule.wire_field, rule.message))
             else:
                 result = rule.fn(cmd, sent, *extra)
-                if inspect.isawaitable(result):
+                if rule.is_async:
                     result = await result
                 if result:
-                    where = to_camel(rule.present.name) if rule.present is not None else None
                     message = rule.message or (result if isinstance(result, str) else "")
-                    errors.append(FieldError(where, message or "rule violated"))
+                    errors.append(FieldError(rule.wire_field, message or "rule violated"))
         if errors:
             raise RuleViolations(errors)
 

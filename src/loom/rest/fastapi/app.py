@@ -19,6 +19,7 @@ from loom.core.errors import LoomError, MethodNotAllowed, NotFound
 from loom.core.runtime import Runtime
 from loom.rest.fastapi._docs import install_swagger_ui
 from loom.rest.fastapi._endpoint import MethodDispatcher, problem_response_parts
+from loom.rest.fastapi._fast_router import LoomRouteMiddleware
 from loom.rest.fastapi._jobs import job_routes
 from loom.rest.openapi import build_openapi
 from loom.rest.routes import CompiledRoute, compile_routes, route_sort_key
@@ -104,6 +105,27 @@ def build_fastapi_app(runtime: Runtime) -> FastAPI:
             Route(path, endpoint=dispatcher, methods=None, include_in_schema=False)
         )
     app.state.loom_dispatchers = dispatchers
+    loom_routes: list[Route] = [
+        r for r in app.router.routes if isinstance(r, Route) and r.endpoint in dispatchers
+    ]
+
+    def reserved() -> set[str]:
+        # Static paths of the app's other routes (docs, health, metrics...) keep priority.
+        return {
+            path
+            for r in app.router.routes
+            if r not in loom_routes and "{" not in (path := getattr(r, "path", "{"))
+        }
+
+    reserved_paths: set[str] | None = None
+
+    def reserved_cached() -> set[str]:
+        nonlocal reserved_paths
+        if reserved_paths is None:
+            reserved_paths = reserved()
+        return reserved_paths
+
+    app.add_middleware(LoomRouteMiddleware, routes=loom_routes, reserved=reserved_cached)
     status_routes, status_paths = job_routes(runtime)  # GET /jobs/{job_id}
     app.router.routes.extend(status_routes)
     extra_paths = getattr(app.state, "loom_openapi_paths", None) or {}
