@@ -181,7 +181,9 @@ class Database:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     async def connect(self) -> AsyncConnection:
-        return await asyncio.wait_for(self.engine.connect(), timeout=self._connect_timeout + 5)
+        # asyncio.timeout, not wait_for: no extra task per checkout (measurable per request).
+        async with asyncio.timeout(self._connect_timeout + 5):
+            return await self.engine.connect()
 
     @asynccontextmanager
     async def begin(self) -> AsyncIterator[UnitOfWork]:
