@@ -73,10 +73,20 @@ class SQLProfileLoader:
         if not items or not (plan.relations or plan.projections):
             return items
         loaded: dict[str, list[Any]] = {}
+        # Lists already loaded by a one-to-many relation, by (table, remote, local):
+        # a count, existence test or joined columns over the same rows is derived from
+        # them instead of costing another statement.
+        children: dict[tuple[str, str, str], list[list[Any]]] = {}
         for rel in plan.relations:
-            loaded[rel.field.name] = await self._relation(repo, rel, items)
+            values = await self._relation(repo, rel, items)
+            loaded[rel.field.name] = values
+            if rel.many:
+                children[(rel.target.table, rel.remote_column, rel.local_column)] = values
         for proj in plan.projections:
-            loaded[proj.field.name] = await self._projection(repo, proj, items)
+            derived = _derive(proj, children) if children else None
+            if derived is None:
+                derived = await self._projection(repo, proj, items)
+            loaded[proj.field.name] = derived
         replace = msgspec.structs.replace
         return [
             replace(item, **{name: values[i] for name, values in loaded.items()})
@@ -175,13 +185,8 @@ class SQLProfileLoader:
         return {row[0] for row in rows}
 
     async def _join(self, repo: Any, link: ProjectionLink, keys: list[Any]) -> dict[Any, list[Any]]:
-        loader: JoinFieldsLoader = link.loader
         target = _target_plan(link.target)
-        assert link.target is not None
-        columns = loader.value_columns
-        single = isinstance(columns, str)
-        wanted: tuple[str, ...] = (columns,) if isinstance(columns, str) else columns
-        names = [link.target.by_wire_name[n] for n in wanted]
+        names, convert = _join_converter(link)
 
         def build() -> Any:
             col = target.table.c[link.remote_column]
@@ -193,23 +198,58 @@ class SQLProfileLoader:
 
         stmt = self._statement(repo, f"join:{link.field.name}", build)
         rows = (await repo._run(stmt, {_KEYS: keys})).all()
-        element = _element_type(link)
-        as_struct = isinstance(element, type) and issubclass(element, msgspec.Struct)
-        if as_struct:
-            encoded = {f.name: f.encode_name for f in msgspec.structs.fields(element)}
-            wire = [encoded.get(n, n) for n in names]
-        else:
-            wire = [to_camel(n) for n in names]
         groups: dict[Any, list[Any]] = {}
         for row in rows:
-            if single:
-                value: Any = row[1]
-            else:
-                value = dict(zip(wire, row[1:], strict=True))
-                if as_struct:
-                    value = msgspec.convert(value, element)
-            groups.setdefault(row[0], []).append(value)
+            groups.setdefault(row[0], []).append(convert(tuple(row[1:])))
         return groups
+
+
+def _join_converter(link: ProjectionLink) -> tuple[list[str], Any]:
+    """The target columns a ``JoinFieldsLoader`` reads and ``values -> field value``."""
+    loader: JoinFieldsLoader = link.loader
+    assert link.target is not None
+    columns = loader.value_columns
+    single = isinstance(columns, str)
+    wanted: tuple[str, ...] = (columns,) if isinstance(columns, str) else columns
+    names = [link.target.by_wire_name[n] for n in wanted]
+    element = _element_type(link)
+    as_struct = isinstance(element, type) and issubclass(element, msgspec.Struct)
+    if as_struct:
+        encoded = {f.name: f.encode_name for f in msgspec.structs.fields(element)}
+        wire = [encoded.get(n, n) for n in names]
+    else:
+        wire = [to_camel(n) for n in names]
+
+    def convert(values: tuple[Any, ...]) -> Any:
+        if single:
+            return values[0]
+        value: Any = dict(zip(wire, values, strict=True))
+        return msgspec.convert(value, element) if as_struct else value
+
+    return names, convert
+
+
+def _derive(link: ProjectionLink, children: dict[tuple[str, str, str], list[list[Any]]]) -> Any:
+    """A built-in projection computed from rows a relation of the page already loaded."""
+    if link.target is None or link.remote_column is None or link.local_column is None:
+        return None
+    lists = children.get((link.target.table, link.remote_column, link.local_column))
+    if lists is None:
+        return None
+    loader = link.loader
+    if isinstance(loader, CountLoader):
+        return [len(rows) for rows in lists]
+    if isinstance(loader, ExistsLoader):
+        return [bool(rows) for rows in lists]
+    if isinstance(loader, JoinFieldsLoader):
+        names, convert = _join_converter(link)
+        # The relation's rows are ordered by the target's key, as the join query's are.
+        values = [[convert(tuple(getattr(e, n) for n in names)) for e in rows] for rows in lists]
+        if link.many:
+            return values
+        default = link.field.decl.default
+        return [v[0] if v else default for v in values]
+    return None
 
 
 _DEFAULT = SQLProfileLoader()
