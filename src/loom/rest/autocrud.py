@@ -83,10 +83,10 @@ def auto_use_cases(model: type) -> dict[str, type]:
 
 _SPECS = {
     "list": ("GET", "", 200, "List {plural}"),
-    "get": ("GET", "/{id}", 200, "Get a {name} by id"),
-    "create": ("POST", "", 201, "Create a {name}"),
-    "update": ("PATCH", "/{id}", 200, "Update a {name} (only the fields sent)"),
-    "delete": ("DELETE", "/{id}", 200, "Delete a {name}"),
+    "get": ("GET", "/{id}", 200, "Get {a} {name} by id"),
+    "create": ("POST", "", 201, "Create {a} {name}"),
+    "update": ("PATCH", "/{id}", 200, "Update {a} {name} (only the fields sent)"),
+    "delete": ("DELETE", "/{id}", 200, "Delete {a} {name}"),
 }
 
 
@@ -113,7 +113,7 @@ def build_auto_routes(
                 method=method,
                 path=path,
                 status_code=status,
-                summary=summary.format(name=name, plural=f"{name}s"),
+                summary=summary.format(name=name, plural=f"{name}s", a="an" if name[:1] in "AEIOU" else "a"),
                 auto=op,
             )
         )

@@ -212,11 +212,14 @@ def build_openapi(
             add_result(result) if result is not Any else None,
         )
     schemas, components = msgspec.json.schema_components(types, ref_template=REF)
+    # Paths in declaration order (the route table itself is sorted for matching).
+    order = sorted(range(len(routes)), key=lambda i: getattr(routes[i], "declared", i))
     components = dict(components)
     components["Problem"] = PROBLEM_SCHEMA
     _describe_profiles(components, routes)
     paths: dict[str, Any] = {}
-    for i, route in enumerate(routes):
+    for i in order:
+        route = routes[i]
         body_i, result_i = index[i]
         op: dict[str, Any] = {
             "operationId": route.operation_id,

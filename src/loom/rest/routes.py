@@ -82,6 +82,8 @@ class CompiledRoute:
     profile_default: str
     auto: str | None
     path_param_types: dict[str, Any] = field(default_factory=dict)
+    declared: int = 0
+    """Position in the interfaces' declarations (the table is sorted for matching)."""
     validators: dict[str, Callable[[str], None]] = field(default_factory=dict)
     param_renames: dict[str, str] = field(default_factory=dict)
     """URL parameter -> ``execute`` parameter, where they differ: routes whose paths
@@ -226,5 +228,7 @@ def compile_routes(interfaces: Sequence[type], runtime: Runtime) -> list[Compile
                     param_renames=renames,
                 )
             )
+    for position, route in enumerate(compiled):
+        route.declared = position
     compiled.sort(key=lambda r: route_sort_key(r.path))
     return compiled
