@@ -113,7 +113,9 @@ def build_auto_routes(
                 method=method,
                 path=path,
                 status_code=status,
-                summary=summary.format(name=name, plural=f"{name}s", a="an" if name[:1] in "AEIOU" else "a"),
+                summary=summary.format(
+                    name=name, plural=f"{name}s", a="an" if name[:1] in "AEIOU" else "a"
+                ),
                 auto=op,
             )
         )
