@@ -90,6 +90,7 @@ def run_wrk(
     connections: int,
     cpu: str | None = None,
     threads: int = 1,
+    nice: int = 0,
 ) -> Result:
     script = LUA.format(
         method=_lua_string(load.method),
@@ -114,6 +115,8 @@ def run_wrk(
     ]
     if cpu is not None and shutil.which("taskset"):
         cmd = ["taskset", "-c", cpu, *cmd]
+    if nice and shutil.which("nice"):
+        cmd = ["nice", "-n", str(nice), *cmd]
     try:
         out = subprocess.run(
             cmd, capture_output=True, text=True, timeout=duration + 30, check=False

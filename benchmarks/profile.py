@@ -41,7 +41,12 @@ def summarize(path: str, top: int, focus: str | None) -> str:
             own[frames[-1]] += count
     if not total:
         return "no samples"
-    out = [f"{total} samples"]
+    out = [f"{total} samples", "", "self time by package:"]
+    packages: collections.Counter[str] = collections.Counter()
+    for frame, count in own.items():
+        packages[_package(frame)] += count
+    for name, count in packages.most_common(12):
+        out.append(f"  {100 * count / total:5.1f}%  {name}")
     for title, counter in (("inclusive", inclusive), ("self", own)):
         out.append(f"\ntop {top} by {title} time:")
         shown = 0
@@ -55,6 +60,18 @@ def summarize(path: str, top: int, focus: str | None) -> str:
     return "\n".join(out)
 
 
+def _package(frame: str) -> str:
+    """``func (starlette/routing.py:12)`` -> ``starlette``; Loom's modules by subpackage."""
+    location = frame.rpartition("(")[2].rstrip(")")
+    path = location.rsplit(":", 1)[0]
+    parts = path.split("/")
+    if parts[0] == "loom" and len(parts) > 2:
+        return "/".join(parts[:3]) if parts[1] in ("core", "rest") else "/".join(parts[:2])
+    if parts[0].startswith("<") or len(parts) == 1:
+        return "stdlib/other"
+    return parts[0]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.profile")
     parser.add_argument("app", choices=[a.name for a in APPS])
@@ -63,6 +80,12 @@ def main() -> int:
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--focus", default=None, help="only list frames containing this text")
     parser.add_argument("--no-seed", action="store_true")
+    parser.add_argument(
+        "--wall",
+        dest="cpu",
+        action="store_false",
+        help="sample waiting too (default: only while holding the GIL, i.e. CPU time)",
+    )
     ns = parser.parse_args()
     beside = Path(sys.executable).parent / "py-spy"
     pyspy = str(beside) if beside.exists() else shutil.which("py-spy")
@@ -97,7 +120,7 @@ def main() -> int:
                 "raw",
                 "--output",
                 str(raw),
-                "--nonblocking",
+                *(["--gil"] if ns.cpu else []),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -124,11 +124,14 @@ def markdown(results: dict[str, Any]) -> str:
         f"driver {s['driver']} (ceiling {s['driver_ceiling_rps']:,.0f} req/s on a "
         f"fixed-response server); server pinned to one core: {s['pinned']}",
     ]
-    loads = [entry["load_1min"] for entry in results.get("load_before_each_turn", [])]
-    if loads:
+    turns = results.get("load_before_each_turn", [])
+    if turns:
+        loads = [t["load_1min"] for t in turns]
+        idle = [100 * t.get("idle_before", 1.0) for t in turns]
         head.append(
-            f"- 1-minute load average before each app's turn: {min(loads):.2f} to "
-            f"{max(loads):.2f} (above ~1 means something else was using the CPU)"
+            f"- Before each round (each app turn with --per-app): CPUs "
+            f"{min(idle):.0f}-{max(idle):.0f}% idle, 1-minute load average "
+            f"{min(loads):.2f}-{max(loads):.2f} (other work on the machine skews the figures)"
         )
     spreads = [
         entry["spread_pct"]
