@@ -38,6 +38,7 @@ from loom.core.repository.abc.query import (
     QuerySpec,
 )
 from loom.core.repository.cursor import CursorCodec
+from loom.core.observability.tracing import repository_span, tracing_enabled
 from loom.core.repository.sqlalchemy._database import Database
 from loom.core.repository.sqlalchemy._errors import translate
 from loom.core.repository.sqlalchemy._profiles import default_profile_loader
@@ -139,13 +140,19 @@ class RepositorySQLAlchemy(Generic[M, Id]):
     def table(self) -> sa.Table:
         return self._plan.table
 
+    async def _execute(self, stmt: Any, params: Any, op: str) -> sa.CursorResult[Any]:
+        if op:
+            async with self.database.connection() as conn:
+                return await conn.execute(stmt, params)
+        async with self.database.read_connection() as conn:
+            return await conn.execute(stmt, params)
+
     async def _run(self, stmt: Any, params: Any = None, op: str = "") -> sa.CursorResult[Any]:
         try:
-            if op:
-                async with self.database.connection() as conn:
-                    return await conn.execute(stmt, params)
-            async with self.database.read_connection() as conn:
-                return await conn.execute(stmt, params)
+            if tracing_enabled():
+                with repository_span(self.info.table, op or "read"):
+                    return await self._execute(stmt, params, op)
+            return await self._execute(stmt, params, op)
         except Exception as exc:
             translated = translate(
                 exc,
