@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from loom.core.model import ModelInfo, model_info
 from loom.core.model._write import prepare_create, prepare_patch
+from loom.core.observability.tracing import repository_span, tracing_enabled
 from loom.core.projection import validate_profiles
 from loom.core.repository._coerce import coerce_value, resolve_column
 from loom.core.repository._listing import (
@@ -38,7 +39,6 @@ from loom.core.repository.abc.query import (
     QuerySpec,
 )
 from loom.core.repository.cursor import CursorCodec
-from loom.core.observability.tracing import repository_span, tracing_enabled
 from loom.core.repository.sqlalchemy._database import Database
 from loom.core.repository.sqlalchemy._errors import translate
 from loom.core.repository.sqlalchemy._profiles import default_profile_loader
