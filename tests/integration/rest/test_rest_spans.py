@@ -15,7 +15,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from loom.core.observability.tracing import refresh_tracing, reset_tracing
 from loom.rest.fastapi.auto import create_app
 
-MODELS = '''
+MODELS = """
 from loom.core.model import BaseModel, ColumnField
 from loom.rest.model import RestInterface
 
@@ -29,7 +29,7 @@ class SpanGadget(BaseModel):
 class SpanGadgetInterface(RestInterface[SpanGadget]):
     prefix = "/gadgets"
     auto = True
-'''
+"""
 
 
 @pytest.fixture
