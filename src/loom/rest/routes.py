@@ -228,7 +228,7 @@ def compile_routes(interfaces: Sequence[type], runtime: Runtime) -> list[Compile
                     param_renames=renames,
                 )
             )
-    for position, route in enumerate(compiled):
-        route.declared = position
+    for position, entry in enumerate(compiled):
+        entry.declared = position
     compiled.sort(key=lambda r: route_sort_key(r.path))
     return compiled

@@ -23,7 +23,7 @@ __all__ = ["Database", "SQLAlchemyUnitOfWork"]
 class SQLAlchemyUnitOfWork(UnitOfWork):
     """A transaction on one connection, opened lazily on the first statement."""
 
-    __slots__ = ("_autocommit", "_lock", "_transaction", "connection", "database")
+    __slots__ = ("_autocommit", "_lock", "_transaction", "connection", "database", "driver")
 
     def __init__(self, database: Database) -> None:
         super().__init__()
@@ -32,6 +32,8 @@ class SQLAlchemyUnitOfWork(UnitOfWork):
         self._transaction: Any = None
         self._lock: asyncio.Lock | None = None
         self._autocommit = False
+        self.driver: Any = None
+        """The asyncpg connection while the unit is reading in autocommit, else None."""
 
     @property
     def lock(self) -> asyncio.Lock:
@@ -54,6 +56,7 @@ class SQLAlchemyUnitOfWork(UnitOfWork):
                 await conn.commit()
                 await conn.execution_options(isolation_level=conn.default_isolation_level)
                 self._autocommit = False
+                self.driver = None
             self._transaction = await conn.begin()
         except Exception as exc:
             raise translate(exc, self.database.metadata) from exc
@@ -74,6 +77,8 @@ class SQLAlchemyUnitOfWork(UnitOfWork):
         try:
             conn = await self.database.connect()
             await conn.execution_options(isolation_level="AUTOCOMMIT")
+            if self.database.driver_reads:
+                self.driver = (await conn.get_raw_connection()).driver_connection
         except Exception as exc:
             raise translate(exc, self.database.metadata) from exc
         self.connection = conn
@@ -86,6 +91,7 @@ class SQLAlchemyUnitOfWork(UnitOfWork):
             return
         if self._autocommit:
             self._autocommit = False
+            self.driver = None
             await conn.close()  # nothing to commit; the pool restores the isolation level
             return
         try:
@@ -123,6 +129,8 @@ class Database:
         self.metadata = metadata if metadata is not None else default_metadata
         self.dialect = self.url.get_backend_name()
         self.autocommit_reads = self.dialect == "postgresql"
+        self.driver_reads = self.autocommit_reads and self.url.get_driver_name() == "asyncpg"
+        """Hot reads may run on the asyncpg connection itself (see RepositorySQLAlchemy)."""
         """Reads before a unit's first write skip BEGIN/COMMIT (PostgreSQL only: SQLite
         serialises its transactions with BEGIN IMMEDIATE, which reads must take too)."""
         kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": pool_pre_ping}

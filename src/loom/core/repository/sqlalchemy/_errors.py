@@ -52,6 +52,14 @@ def translate(
     """
     if isinstance(exc, LoomError):
         return exc
+    if type(exc).__module__.startswith("asyncpg"):
+        # Raised by the driver directly (the repository's fast read path).
+        sqlstate = str(getattr(exc, "sqlstate", "") or "")
+        if sqlstate.startswith("22"):
+            return ValidationError.single(None, "a value is out of range or has the wrong format")
+        if not sqlstate or sqlstate.startswith(("08", "57P", "53")):
+            return ServiceUnavailable("the database is unavailable")
+        return exc
     if isinstance(exc, sa_exc.IntegrityError):
         return _integrity(exc, metadata, op, table, values)
     if isinstance(exc, sa_exc.DataError):

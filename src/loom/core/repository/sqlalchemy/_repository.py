@@ -7,6 +7,8 @@ generated constructor: no ORM identity map, no intermediate dicts.
 
 from __future__ import annotations
 
+import datetime as _dt
+import decimal
 import typing
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, Generic, TypeVar
@@ -39,7 +41,7 @@ from loom.core.repository.abc.query import (
     QuerySpec,
 )
 from loom.core.repository.cursor import CursorCodec
-from loom.core.repository.sqlalchemy._database import Database
+from loom.core.repository.sqlalchemy._database import Database, SQLAlchemyUnitOfWork
 from loom.core.repository.sqlalchemy._errors import translate
 from loom.core.repository.sqlalchemy._profiles import default_profile_loader
 from loom.core.repository.sqlalchemy._query import (
@@ -48,8 +50,11 @@ from loom.core.repository.sqlalchemy._query import (
     resolve_sort,
 )
 from loom.core.repository.sqlalchemy._table import table_for
+from loom.core.uow import current_unit_of_work
 
 __all__ = ["RepositorySQLAlchemy", "row_factory"]
+
+_NOT_FAST: Any = object()
 
 M = TypeVar("M")
 Id = TypeVar("Id")
@@ -83,6 +88,26 @@ class _Plan:
         self.delete = sa.delete(table).where(self.pk == sa.bindparam("_loom_pk"))
         self.count = sa.select(sa.func.count()).select_from(table)
         self.pk_type = info.pk.python_type
+        self.simple_types = all(c.python_type in _DRIVER_SAFE for c in info.columns.values())
+        self._driver_get: dict[Any, str | None] = {}
+
+    def driver_get(self, dialect: Any) -> str | None:
+        """``get`` as SQL text for the asyncpg connection itself, or None when a column
+        needs SQLAlchemy's result processing (JSON, UUID, enums...)."""
+        sql = self._driver_get.get(dialect, _MISSING_SQL)
+        if sql is _MISSING_SQL:
+            sql = None
+            if self.simple_types:
+                compiled = self.get.compile(dialect=dialect)
+                if list(compiled.positiontup or ()) == ["_loom_pk"]:
+                    sql = compiled.string
+            self._driver_get[dialect] = sql
+        return sql
+
+
+# Types asyncpg returns exactly as the model wants them (datetimes come back UTC-aware).
+_DRIVER_SAFE = frozenset({int, str, bool, float, _dt.datetime, _dt.date, decimal.Decimal})
+_MISSING_SQL: Any = object()
 
 
 def _plan_for(info: ModelInfo) -> _Plan:
@@ -140,6 +165,33 @@ class RepositorySQLAlchemy(Generic[M, Id]):
     def table(self) -> sa.Table:
         return self._plan.table
 
+    async def _get_row_on_driver(self, key: Any) -> Any:
+        """The row by primary key straight from asyncpg, skipping SQLAlchemy's execute
+        path (the benchmark's largest cost on ``get``), when the unit of work is
+        reading in autocommit and the model's types need no conversion; else
+        ``_NOT_FAST`` and the caller takes the ordinary path."""
+        uow = current_unit_of_work()
+        if not isinstance(uow, SQLAlchemyUnitOfWork) or uow.database is not self.database:
+            return _NOT_FAST
+        sql = self._plan.driver_get(self.database.engine.dialect)
+        if sql is None:
+            return _NOT_FAST
+        try:
+            async with uow.lock:
+                await uow.open_for_read()
+                driver = uow.driver
+                if driver is None:
+                    return _NOT_FAST
+                if tracing_enabled():
+                    with repository_span(self.info.table, "read"):
+                        return await driver.fetchrow(sql, key)
+                return await driver.fetchrow(sql, key)
+        except Exception as exc:
+            translated = translate(exc, self.database.metadata)
+            if translated is exc:
+                raise
+            raise translated from exc
+
     async def _execute(self, stmt: Any, params: Any, op: str) -> sa.CursorResult[Any]:
         if op:
             async with self.database.connection() as conn:
@@ -189,8 +241,9 @@ class RepositorySQLAlchemy(Generic[M, Id]):
         if key is MISSING:
             self._check_profile(profile)
             return None
-        result = await self._run(self._plan.get, {"_loom_pk": key})
-        row = result.first()
+        row = await self._get_row_on_driver(key) if self.database.driver_reads else _NOT_FAST
+        if row is _NOT_FAST:
+            row = (await self._run(self._plan.get, {"_loom_pk": key})).first()
         if row is None:
             self._check_profile(profile)
             return None
