@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from loom.core.naming import to_camel
+
 __all__ = [
     "BadRequest",
     "Conflict",
@@ -126,7 +128,8 @@ class Conflict(LoomError):
 
     def __init__(self, detail: str | None = None, *, fields: Sequence[str] = ()) -> None:
         self.fields = tuple(fields)
-        errors = [FieldError(f, detail or "conflict") for f in self.fields]
+        """Python names of the columns; the wire ``errors`` name them in camelCase."""
+        errors = [FieldError(to_camel(f), detail or "conflict") for f in self.fields]
         super().__init__(detail, errors=errors)
 
 
