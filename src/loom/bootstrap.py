@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from loom.core.config.loader import config_error, load_config, select
+from loom.core.config.loader import ConfigError, config_error, load_config, select
 from loom.core.di import Container
 from loom.core.discovery import discover
 from loom.core.model import model_info
@@ -127,6 +127,20 @@ def build_runtime(
     async def _create_tables() -> None:
         if bool(select(cfg, "database.create_tables", True)):
             await database.create_all()
+            return
+        # Migrations own the schema: say plainly what is missing rather than fail later
+        # with a driver error on the first query (or on job recovery at start-up).
+        needed = [table_for(model).name for model in found.models]
+        needed += [
+            name for name in ("loom_jobs", "loom_idempotency") if name in database.metadata.tables
+        ]
+        missing = await database.missing_tables(needed)
+        if missing:
+            raise ConfigError(
+                "key 'database.create_tables' is false and the database lacks table(s) "
+                f"{', '.join(missing)}: apply the migrations (`loom db upgrade CONFIG`) "
+                "or set database.create_tables: true"
+            )
 
     runtime.startup_hooks.insert(0, _create_tables)
     runtime.shutdown_hooks.insert(0, database.dispose)

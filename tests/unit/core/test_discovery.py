@@ -277,14 +277,20 @@ async def test_create_tables_switch(project: Path, create: bool) -> None:
         others = [t for name, t in metadata.tables.items() if not name.startswith("disc_")]
         metadata.create_all(engine, tables=others)
         engine.dispose()
-    await runtime.startup()
-    await runtime.database.ping()  # type: ignore[attr-defined]
-    await runtime.shutdown()
-    tables = _tables(db_file)
     if create:
-        assert {"disc_shelves", "disc_items"} <= tables
-    else:
-        assert not {"disc_shelves", "disc_items"} & tables
+        await runtime.startup()
+        await runtime.database.ping()  # type: ignore[attr-defined]
+        await runtime.shutdown()
+        assert {"disc_shelves", "disc_items"} <= _tables(db_file)
+        return
+    # Nothing is created, and start-up says in one line which tables are missing.
+    with pytest.raises(ConfigError) as err:
+        await runtime.startup()
+    await runtime.shutdown()
+    message = str(err.value)
+    assert "disc_shelves" in message and "disc_items" in message
+    assert "loom db upgrade" in message and "\n" not in message
+    assert not {"disc_shelves", "disc_items"} & _tables(db_file)
 
 
 async def test_create_tables_is_on_by_default_and_the_app_runs(project: Path) -> None:

@@ -261,6 +261,12 @@ class Database:
         async with self.engine.begin() as conn:
             await conn.run_sync(self.metadata.create_all)
 
+    async def missing_tables(self, names: list[str]) -> list[str]:
+        """Which of ``names`` the database does not have."""
+        async with self.engine.connect() as conn:
+            existing = set(await conn.run_sync(lambda c: sa.inspect(c).get_table_names()))
+        return [name for name in names if name not in existing]
+
     async def drop_all(self) -> None:
         async with self.engine.begin() as conn:
             await conn.run_sync(self.metadata.drop_all)
