@@ -14,9 +14,13 @@ from typing import Any
 from loom.core.config.loader import ConfigError, config_error, load_config, select
 from loom.core.di import Container
 from loom.core.discovery import discover
+from loom.core.job.backends import InProcessBackend
+from loom.core.job.runner import config_section
+from loom.core.job.store import JobStore, MemoryJobStore
 from loom.core.model import model_info
 from loom.core.repository.registry import registered_repositories
 from loom.core.repository.sqlalchemy import Database, RepositorySQLAlchemy, table_for
+from loom.core.repository.sqlalchemy._jobs import SQLAlchemyJobStore
 from loom.core.runtime import Components, Runtime
 
 __all__ = ["build_runtime", "database_from_config", "load"]
@@ -79,12 +83,44 @@ def _repository_cache(cfg: Any, database: Database) -> Any:
     return cache
 
 
+def _truthy(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
+
+
+def job_store_for(runtime: Runtime) -> JobStore:
+    """The SQL job store (``loom_jobs``) on the runtime's database, else a memory one."""
+    database = getattr(runtime, "database", None)
+    if database is None:
+        return MemoryJobStore()
+    return SQLAlchemyJobStore(database)
+
+
+def job_backend_from_config(cfg: Any, runtime: Runtime) -> Any:
+    """Celery when the config has ``celery.broker_url`` (or ``task_always_eager``),
+    the embedded in-process backend otherwise; both record jobs in the same store."""
+    celery_cfg = config_section(cfg, "celery")
+    store = job_store_for(runtime)
+    if celery_cfg.get("broker_url") or _truthy(celery_cfg.get("task_always_eager")):
+        from loom.celery.backend import CeleryBackend  # only when Celery is asked for
+
+        return CeleryBackend(runtime, store, cfg)
+    jobs = config_section(cfg, "jobs")
+    # SQLite has one writer: concurrent jobs would only queue behind each other's
+    # write transactions, so run one at a time there.
+    database = getattr(runtime, "database", None)
+    default = 1 if getattr(database, "dialect", None) == "sqlite" else 4
+    return InProcessBackend(
+        runtime,
+        store,
+        concurrency=int(jobs.get("concurrency", default) or default),
+        shutdown_timeout=float(jobs.get("shutdown_timeout", 10.0)),
+    )
+
+
 def _job_backend(cfg: Any, runtime: Runtime) -> Any:
-    try:
-        from loom.core.job.backends import backend_from_config
-    except ImportError:  # pragma: no cover - jobs layer not installed
-        return None
-    return backend_from_config(cfg, runtime)
+    return job_backend_from_config(cfg, runtime)
 
 
 def build_runtime(
