@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import typing
 from typing import Any
 
@@ -44,6 +45,9 @@ def coerce_value(col: ColumnInfo, value: Any, field: str) -> Any:
         and not INT64_MIN <= converted <= INT64_MAX
     ):
         raise ValidationError.single(field, "integer out of range")
+    if type(converted) is float and not math.isfinite(converted):
+        # "nan" / "inf" parse as floats but order differently on every database.
+        raise ValidationError.single(field, "expected a finite number")
     return converted
 
 
