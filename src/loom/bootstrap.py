@@ -119,10 +119,6 @@ def job_backend_from_config(cfg: Any, runtime: Runtime) -> Any:
     )
 
 
-def _job_backend(cfg: Any, runtime: Runtime) -> Any:
-    return job_backend_from_config(cfg, runtime)
-
-
 def build_runtime(
     *config_paths: str | Path | Any,
     components: Components | None = None,
@@ -155,7 +151,7 @@ def build_runtime(
             runtime.register_contract(registration.contract, model)
         if model in found.models:
             runtime.register_contract(registration.repository, model)
-    backend = _job_backend(cfg, runtime)
+    backend = job_backend_from_config(cfg, runtime)
     if backend is not None:
         runtime.job_service.backend = backend
     runtime.prepare()

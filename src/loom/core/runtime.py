@@ -253,8 +253,3 @@ class Runtime:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
         for hook in reversed(self.shutdown_hooks):
             await hook()
-
-
-class _NoBackend:
-    async def submit(self, envelope: Any) -> None:
-        raise RuntimeError("no job backend is configured for this application")

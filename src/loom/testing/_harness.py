@@ -168,7 +168,6 @@ class UseCaseHarness:
 def _inner_backend(service: Any) -> Any:
     """The backend a bare runtime has (the in-process one), or ``None`` if it has none."""
     try:
-        backend = service.backend
+        return service.backend
     except Exception:
         return None
-    return None if type(backend).__name__ == "_NoBackend" else backend

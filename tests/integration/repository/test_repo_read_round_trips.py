@@ -27,7 +27,7 @@ def _in_transaction(uow: Any) -> bool:
     driver = getattr(raw, "driver_connection", raw)
     if hasattr(driver, "is_in_transaction"):  # asyncpg
         return bool(driver.is_in_transaction())
-    return bool(driver.in_transaction) if hasattr(driver, "in_transaction") else True
+    return bool(driver.in_transaction)  # aiosqlite
 
 
 async def test_a_read_only_unit_runs_outside_a_transaction_on_postgres(database: Any) -> None:

@@ -29,7 +29,7 @@ def _client(reserved: set[str] | None = None) -> TestClient:
     app = LoomRouteMiddleware(
         _asgi("fallback"),
         routes=sorted(routes, key=lambda r: "{" in r.path.split("/")[-1]),
-        reserved=(lambda: reserved) if reserved is not None else (),
+        reserved=(lambda: reserved) if reserved is not None else None,
     )
     return TestClient(app)
 

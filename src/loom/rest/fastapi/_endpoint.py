@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
 import msgspec
+from starlette.types import Receive, Scope, Send
 
 from loom.core.errors import (
     BadRequest,
@@ -30,10 +31,6 @@ from loom.rest.query import parse_list_query
 from loom.rest.routes import CompiledRoute
 
 __all__ = ["MethodDispatcher", "problem_response_parts", "send_problem"]
-
-Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
-Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 log = logging.getLogger("loom.rest")
 

@@ -14,8 +14,7 @@ both paths.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Collection, Iterable
 
 from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -29,7 +28,13 @@ def _first_segment(path: str) -> str:
 
 
 class LoomRouteMiddleware:
-    def __init__(self, app: ASGIApp, *, routes: Iterable[Route], reserved: Any = ()) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        routes: Iterable[Route],
+        reserved: Callable[[], Collection[str]] | None = None,
+    ) -> None:
         self.app = app
         self._static: dict[str, list[Route]] = defaultdict(list)
         self._dynamic: list[Route] = []
@@ -39,13 +44,19 @@ class LoomRouteMiddleware:
                 self._dynamic.append(route)
             else:
                 self._static[head].append(route)
-        self._reserved = reserved
+        # The app's other static paths, read on the first request: routes added after
+        # this middleware (health, metrics) must be known.
+        self._reserved_source = reserved
+        self._reserved: Collection[str] | None = None if reserved is not None else ()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             path = scope["path"]
             reserved = self._reserved
-            if not (reserved and path in reserved()):
+            if reserved is None:
+                assert self._reserved_source is not None
+                reserved = self._reserved = frozenset(self._reserved_source())
+            if path not in reserved:
                 candidates = self._static.get(_first_segment(path))
                 for routes in (candidates, self._dynamic):
                     if not routes:

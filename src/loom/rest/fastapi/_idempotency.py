@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
+
+from starlette.types import Message, Receive, Scope, Send
 
 from loom.core.config.loader import select
 from loom.core.errors import Conflict, LoomError, PayloadTooLarge, ValidationError
@@ -36,10 +38,6 @@ from loom.rest.fastapi._endpoint import send_problem
 
 __all__ = ["HEADER", "IdempotencyMiddleware", "install_idempotency"]
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 HEADER = "Idempotency-Key"

@@ -117,15 +117,7 @@ def build_fastapi_app(runtime: Runtime) -> FastAPI:
             if r not in loom_routes and "{" not in (path := getattr(r, "path", "{"))
         }
 
-    reserved_paths: set[str] | None = None
-
-    def reserved_cached() -> set[str]:
-        nonlocal reserved_paths
-        if reserved_paths is None:
-            reserved_paths = reserved()
-        return reserved_paths
-
-    app.add_middleware(LoomRouteMiddleware, routes=loom_routes, reserved=reserved_cached)
+    app.add_middleware(LoomRouteMiddleware, routes=loom_routes, reserved=reserved)
     status_routes, status_paths = job_routes(runtime)  # GET /jobs/{job_id}
     app.router.routes.extend(status_routes)
     extra_paths = getattr(app.state, "loom_openapi_paths", None) or {}

@@ -187,7 +187,7 @@ class RepositorySQLAlchemy(Generic[M, Id]):
                         return await driver.fetchrow(sql, key)
                 return await driver.fetchrow(sql, key)
         except Exception as exc:
-            translated = translate(exc, self.database.metadata)
+            translated = self._translated(exc, "")
             if translated is exc:
                 raise
             raise translated from exc
@@ -206,16 +206,21 @@ class RepositorySQLAlchemy(Generic[M, Id]):
                     return await self._execute(stmt, params, op)
             return await self._execute(stmt, params, op)
         except Exception as exc:
-            translated = translate(
-                exc,
-                self.database.metadata,
-                op,
-                table=self._plan.table,
-                values=params if isinstance(params, Mapping) else None,
-            )
+            translated = self._translated(exc, op, params)
             if translated is exc:
                 raise
             raise translated from exc
+
+    def _translated(self, exc: Exception, op: str, params: Any = None) -> BaseException:
+        """The framework error for a driver error (``exc`` itself when it is a bug)."""
+        translated = translate(
+            exc,
+            self.database.metadata,
+            op,
+            table=self._plan.table,
+            values=params if isinstance(params, Mapping) else None,
+        )
+        return translated
 
     async def _with_profile(self, items: list[Any], profile: str) -> list[Any]:
         if profile == "default" or not items:
