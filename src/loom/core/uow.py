@@ -33,6 +33,13 @@ class UnitOfWork:
         self._before_commit: list[AfterCommit] = []
         self.depth = 0
 
+    def expect_single_statement(self) -> None:
+        """A hint from the caller: this unit will issue at most one write statement.
+
+        Adapters may then skip the explicit transaction (a single statement is atomic
+        by itself); the default unit ignores it.
+        """
+
     def before_commit(self, hook: AfterCommit) -> None:
         """Run ``hook`` inside the transaction, just before it commits (outbox writes)."""
         self._before_commit.append(hook)

@@ -128,3 +128,33 @@ def test_cascade_delete_through_the_api(client: TestClient) -> None:
     assert client.delete(f"/teams/{team_id}").json() is True
     assert client.get("/members").json() == {"items": [], "next_cursor": None, "has_next": False}
     assert client.delete(f"/teams/{team_id}").status_code == 404
+
+
+def test_only_auto_crud_writes_on_stock_repositories_skip_the_transaction(
+    client: TestClient,
+) -> None:
+    """Auto-CRUD create/update/delete are one statement each (PostgreSQL then runs them
+    without BEGIN/COMMIT); a hand-written use case may write several times and keeps
+    its transaction."""
+    single = {
+        (method, dispatcher.path)
+        for dispatcher in client.app.state.loom_dispatchers  # type: ignore[attr-defined]
+        for method, bound in dispatcher.by_method.items()
+        if bound.single_write
+    }
+    assert single == {
+        ("DELETE", "/teams/{id}"),
+        ("POST", "/members"),
+        ("PATCH", "/members/{id}"),
+        ("DELETE", "/members/{id}"),
+    }
+    team = client.post(
+        "/teams", json={"name": "t", "members": [{"name": "a", "email": "a@x.io", "age": 3}]}
+    )
+    assert team.status_code == 201, team.text
+    member = client.get("/members").json()["items"][0]
+    patched = client.patch(f"/members/{member['id']}", json={"age": 4})
+    assert patched.status_code == 200 and patched.json()["age"] == 4
+    assert client.get(f"/members/{member['id']}").json()["age"] == 4
+    assert client.delete(f"/members/{member['id']}").status_code == 200
+    assert client.get(f"/members/{member['id']}").status_code == 404

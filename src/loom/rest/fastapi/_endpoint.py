@@ -71,6 +71,7 @@ class _Bound:
         "renames",
         "route",
         "run",
+        "single_write",
         "status",
         "validators",
     )
@@ -88,6 +89,18 @@ class _Bound:
         self.renames = route.param_renames
         model = getattr(route.use_case, "model", None) or route.model
         self.info = model_info(model) if model is not None else None
+        self.single_write = _single_write(route)
+
+
+def _single_write(route: CompiledRoute) -> bool:
+    """An auto-CRUD write whose repository method is the stock single statement: its
+    unit of work may skip BEGIN/COMMIT. Only the generated class itself qualifies (a
+    user's subclass may do more in ``execute``)."""
+    op = vars(route.use_case).get("__loom_auto__")
+    if op not in ("create", "update", "delete"):
+        return False
+    probe = getattr(getattr(route.instance, "main_repo", None), "single_statement", None)
+    return bool(probe is not None and probe(op))
 
 
 class MethodDispatcher:
@@ -137,7 +150,9 @@ class MethodDispatcher:
             elif bound.expose_profile:
                 profile = self._profile(scope, bound)
             if self.metrics is None and not tracing_enabled():
-                async with self.begin():
+                async with self.begin() as uow:
+                    if bound.single_write:
+                        uow.expect_single_statement()
                     result = await bound.run(bound.route.instance, params, payload, query, profile)
             else:
                 result = await self._observed(bound, params, payload, query, profile)
@@ -167,7 +182,9 @@ class MethodDispatcher:
         failed = True
         try:
             with use_case_span(name):
-                async with self.begin():
+                async with self.begin() as uow:
+                    if bound.single_write:
+                        uow.expect_single_statement()
                     result = await bound.run(bound.route.instance, params, payload, query, profile)
             failed = False
             return result

@@ -21,9 +21,25 @@ __all__ = ["Database", "SQLAlchemyUnitOfWork"]
 
 
 class SQLAlchemyUnitOfWork(UnitOfWork):
-    """A transaction on one connection, opened lazily on the first statement."""
+    """A transaction on one connection, opened lazily on the first statement.
 
-    __slots__ = ("_autocommit", "_lock", "_transaction", "connection", "database", "driver")
+    On PostgreSQL a unit reads in autocommit until its first write (one round trip
+    per read, no BEGIN/COMMIT). With asyncpg the transaction itself is driven on the
+    driver connection (the engine's connections stay in autocommit, so SQLAlchemy
+    never opens one behind Loom's back), which lets hot statements run on the driver
+    directly while SQLAlchemy statements of the same unit share its transaction.
+    """
+
+    __slots__ = (
+        "_autocommit",
+        "_lock",
+        "_one_write",
+        "_transaction",
+        "_wrote_alone",
+        "connection",
+        "database",
+        "driver",
+    )
 
     def __init__(self, database: Database) -> None:
         super().__init__()
@@ -32,8 +48,10 @@ class SQLAlchemyUnitOfWork(UnitOfWork):
         self._transaction: Any = None
         self._lock: asyncio.Lock | None = None
         self._autocommit = False
+        self._one_write = False
+        self._wrote_alone = False
         self.driver: Any = None
-        """The asyncpg connection while the unit is reading in autocommit, else None."""
+        """The asyncpg connection of the unit (asyncpg only), else None."""
 
     @property
     def lock(self) -> asyncio.Lock:
@@ -43,12 +61,49 @@ class SQLAlchemyUnitOfWork(UnitOfWork):
             self._lock = asyncio.Lock()
         return self._lock
 
+    def expect_single_statement(self) -> None:
+        """The caller guarantees this unit issues at most one write statement (an
+        auto-CRUD create, update or delete on a stock repository). A single statement
+        is atomic on its own, so on PostgreSQL it runs in autocommit: one round trip
+        instead of BEGIN, statement, COMMIT. Ignored for a unit already in use or
+        joined by an outer one (an idempotent request stores its key beside it)."""
+        if self.depth == 0 and self.connection is None and self.database.autocommit_reads:
+            self._one_write = True
+
+    async def _checkout(self) -> AsyncConnection:
+        conn = await self.database.connect()
+        if self.database.driver_transactions:
+            try:
+                self.driver = (await conn.get_raw_connection()).driver_connection
+            except BaseException:
+                await conn.close()
+                raise
+        self.connection = conn
+        return conn
+
     async def open(self) -> AsyncConnection:
         """The unit's connection inside its transaction (begun now if need be)."""
         conn = self.connection
         if conn is not None and not self._autocommit:
             return conn
+        if self._wrote_alone:
+            raise RuntimeError(
+                "a unit of work declared single-statement issued a second write; "
+                "its first write is already committed"
+            )
         try:
+            if self._one_write:
+                self._one_write = False
+                self._wrote_alone = True
+                return await self.open_for_read()
+            if self.database.driver_transactions:
+                if conn is None:
+                    conn = await self._checkout()
+                transaction = self.driver.transaction()
+                await transaction.start()
+                self._transaction = transaction
+                self._autocommit = False
+                return conn
             if conn is None:
                 conn = await self.database.connect()
             else:
@@ -56,7 +111,6 @@ class SQLAlchemyUnitOfWork(UnitOfWork):
                 await conn.commit()
                 await conn.execution_options(isolation_level=conn.default_isolation_level)
                 self._autocommit = False
-                self.driver = None
             self._transaction = await conn.begin()
         except Exception as exc:
             raise translate(exc, self.database.metadata) from exc
@@ -75,10 +129,11 @@ class SQLAlchemyUnitOfWork(UnitOfWork):
         if not self.database.autocommit_reads:
             return await self.open()
         try:
-            conn = await self.database.connect()
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-            if self.database.driver_reads:
-                self.driver = (await conn.get_raw_connection()).driver_connection
+            if self.database.driver_transactions:
+                conn = await self._checkout()
+            else:
+                conn = await self.database.connect()
+                await conn.execution_options(isolation_level="AUTOCOMMIT")
         except Exception as exc:
             raise translate(exc, self.database.metadata) from exc
         self.connection = conn
@@ -89,18 +144,21 @@ class SQLAlchemyUnitOfWork(UnitOfWork):
         conn, self.connection = self.connection, None
         if conn is None:
             return
-        if self._autocommit:
-            self._autocommit = False
-            self.driver = None
-            await conn.close()  # nothing to commit; the pool restores the isolation level
-            return
+        driver, self.driver = self.driver, None
+        transaction, self._transaction = self._transaction, None
+        autocommit, self._autocommit = self._autocommit, False
         try:
+            if transaction is None or autocommit:
+                return  # nothing to commit; the pool restores the connection's settings
             if commit:
-                await self._transaction.commit()
+                await transaction.commit()
             else:
-                await self._transaction.rollback()
+                await transaction.rollback()
         finally:
-            self._transaction = None
+            if driver is not None and driver.is_in_transaction():
+                # COMMIT/ROLLBACK never reached the server (cancelled, connection
+                # lost): the connection must not go back to the pool mid-transaction.
+                await conn.invalidate()
             await conn.close()
 
 
@@ -129,11 +187,17 @@ class Database:
         self.metadata = metadata if metadata is not None else default_metadata
         self.dialect = self.url.get_backend_name()
         self.autocommit_reads = self.dialect == "postgresql"
-        self.driver_reads = self.autocommit_reads and self.url.get_driver_name() == "asyncpg"
-        """Hot reads may run on the asyncpg connection itself (see RepositorySQLAlchemy)."""
         """Reads before a unit's first write skip BEGIN/COMMIT (PostgreSQL only: SQLite
         serialises its transactions with BEGIN IMMEDIATE, which reads must take too)."""
+        self.driver_transactions = self.autocommit_reads and self.url.get_driver_name() == "asyncpg"
+        """asyncpg: connections live in autocommit and units of work run BEGIN/COMMIT on
+        the driver connection, where the repositories' prebuilt statements run too."""
+        self.driver_reads = self.driver_transactions
+        self.write_sinks: list[Any] = []
+        """Told of every write made on the driver connection (the cache's tracking)."""
         kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": pool_pre_ping}
+        if self.driver_transactions:
+            kwargs["isolation_level"] = "AUTOCOMMIT"
         connect_args: dict[str, Any] = {}
         if self.dialect == "sqlite":
             connect_args["timeout"] = 30
@@ -256,9 +320,20 @@ class Database:
             assert isinstance(uow, SQLAlchemyUnitOfWork)
             yield await uow.open()
 
+    def note_write(self, table: str, *, delete: bool = False) -> None:
+        """Report a write that bypassed SQLAlchemy's execute path to the write sinks."""
+        for sink in self.write_sinks:
+            sink.note_write((table,), delete=delete)
+
+    def _transactional(self) -> AsyncEngine:
+        """The engine for DDL: in one transaction even where connections autocommit."""
+        if self.driver_transactions:
+            return self.engine.execution_options(isolation_level="READ COMMITTED")
+        return self.engine
+
     async def create_all(self) -> None:
         """Create the tables that do not exist yet (existing ones are left alone)."""
-        async with self.engine.begin() as conn:
+        async with self._transactional().begin() as conn:
             await conn.run_sync(self.metadata.create_all)
 
     async def missing_tables(self, names: list[str]) -> list[str]:
@@ -268,7 +343,7 @@ class Database:
         return [name for name in names if name not in existing]
 
     async def drop_all(self) -> None:
-        async with self.engine.begin() as conn:
+        async with self._transactional().begin() as conn:
             await conn.run_sync(self.metadata.drop_all)
 
     async def ping(self) -> None:

@@ -53,8 +53,19 @@ def translate(
     if isinstance(exc, LoomError):
         return exc
     if type(exc).__module__.startswith("asyncpg"):
-        # Raised by the driver directly (the repository's fast read path).
+        # Raised by the driver directly (the repository's driver path, transactions).
         sqlstate = str(getattr(exc, "sqlstate", "") or "")
+        if sqlstate.startswith("23"):
+            return _integrity_error(
+                str(exc),
+                sqlstate,
+                getattr(exc, "constraint_name", None),
+                getattr(exc, "column_name", None),
+                metadata,
+                op,
+                table,
+                values,
+            )
         if sqlstate.startswith("22"):
             return ValidationError.single(None, "a value is out of range or has the wrong format")
         if not sqlstate or sqlstate.startswith(("08", "57P", "53")):
@@ -115,11 +126,29 @@ def _integrity(
     table: sa.Table | None = None,
     values: Mapping[str, Any] | None = None,
 ) -> LoomError:
-    text = str(exc.orig)
     pg = _pg_error(exc)
-    sqlstate = str(getattr(pg, "sqlstate", "") or "")
-    constraint = getattr(pg, "constraint_name", None)
-    column = getattr(pg, "column_name", None)
+    return _integrity_error(
+        str(exc.orig),
+        str(getattr(pg, "sqlstate", "") or ""),
+        getattr(pg, "constraint_name", None),
+        getattr(pg, "column_name", None),
+        metadata,
+        op,
+        table,
+        values,
+    )
+
+
+def _integrity_error(
+    text: str,
+    sqlstate: str,
+    constraint: str | None,
+    column: str | None,
+    metadata: sa.MetaData,
+    op: str,
+    table: sa.Table | None,
+    values: Mapping[str, Any] | None,
+) -> LoomError:
     m = _SQLITE_UNIQUE.search(text)
     if m or sqlstate == "23505":
         cols = (

@@ -55,6 +55,7 @@ from loom.core.uow import current_unit_of_work
 __all__ = ["RepositorySQLAlchemy", "row_factory"]
 
 _NOT_FAST: Any = object()
+_WRITE_OPS = frozenset({"create", "update", "delete"})
 
 M = TypeVar("M")
 Id = TypeVar("Id")
@@ -90,6 +91,7 @@ class _Plan:
         self.pk_type = info.pk.python_type
         self.simple_types = all(c.python_type in _DRIVER_SAFE for c in info.columns.values())
         self._driver_get: dict[Any, str | None] = {}
+        self._driver_writes: dict[Any, tuple[str, tuple[str, ...]] | None] = {}
 
     def driver_get(self, dialect: Any) -> str | None:
         """``get`` as SQL text for the asyncpg connection itself, or None when a column
@@ -104,10 +106,33 @@ class _Plan:
             self._driver_get[dialect] = sql
         return sql
 
+    def driver_write(
+        self, kind: str, names: tuple[str, ...], dialect: Any
+    ) -> tuple[str, tuple[str, ...]] | None:
+        """``(sql, parameter names in order)`` of the prebuilt INSERT/UPDATE/DELETE for
+        the asyncpg connection, compiled once per set of columns written; None when
+        SQLAlchemy must run it (column types needing conversion, Python-side defaults)."""
+        key = (kind, names, dialect)
+        found = self._driver_writes.get(key, _MISSING_SQL)
+        if found is not _MISSING_SQL:
+            return found
+        found = None
+        if self.simple_types:
+            stmt = {"create": self.insert, "update": self.update, "delete": self.delete}[kind]
+            compiled = stmt.compile(dialect=dialect, column_keys=list(names))
+            order = tuple(compiled.positiontup or ())
+            if set(order) <= {*names, "_loom_pk"}:
+                found = (compiled.string, order)
+        if len(self._driver_writes) < _MAX_DRIVER_STATEMENTS:
+            self._driver_writes[key] = found
+        return found
+
 
 # Types asyncpg returns exactly as the model wants them (datetimes come back UTC-aware).
 _DRIVER_SAFE = frozenset({int, str, bool, float, _dt.datetime, _dt.date, decimal.Decimal})
 _MISSING_SQL: Any = object()
+# Distinct column sets of partial updates kept compiled per model (2^n is possible).
+_MAX_DRIVER_STATEMENTS = 256
 
 
 def _plan_for(info: ModelInfo) -> _Plan:
@@ -165,32 +190,65 @@ class RepositorySQLAlchemy(Generic[M, Id]):
     def table(self) -> sa.Table:
         return self._plan.table
 
-    async def _get_row_on_driver(self, key: Any) -> Any:
-        """The row by primary key straight from asyncpg, skipping SQLAlchemy's execute
-        path (the benchmark's largest cost on ``get``), when the unit of work is
-        reading in autocommit and the model's types need no conversion; else
-        ``_NOT_FAST`` and the caller takes the ordinary path."""
-        uow = current_unit_of_work()
-        if not isinstance(uow, SQLAlchemyUnitOfWork) or uow.database is not self.database:
-            return _NOT_FAST
-        sql = self._plan.driver_get(self.database.engine.dialect)
-        if sql is None:
-            return _NOT_FAST
+    async def _on_driver(
+        self, uow: SQLAlchemyUnitOfWork, op: str, sql: str, args: Sequence[Any], values: Any = None
+    ) -> Any:
+        """``sql`` on the unit's asyncpg connection, skipping SQLAlchemy's execute path
+        (most of the CPU of a simple statement). ``op`` is ``""`` for a read (in
+        autocommit before the unit's first write) or the write's name. The row (the
+        status line for a delete), or ``_NOT_FAST`` when the ordinary path must run."""
         try:
             async with uow.lock:
-                await uow.open_for_read()
+                await (uow.open() if op else uow.open_for_read())
                 driver = uow.driver
                 if driver is None:
                     return _NOT_FAST
+                run = driver.execute if op == "delete" else driver.fetchrow
                 if tracing_enabled():
-                    with repository_span(self.info.table, "read"):
-                        return await driver.fetchrow(sql, key)
-                return await driver.fetchrow(sql, key)
+                    with repository_span(self.info.table, op or "read"):
+                        return await run(sql, *args)
+                return await run(sql, *args)
         except Exception as exc:
-            translated = self._translated(exc, "")
+            translated = self._translated(exc, op, values)
             if translated is exc:
                 raise
             raise translated from exc
+
+    def _active_unit(self) -> SQLAlchemyUnitOfWork | None:
+        uow = current_unit_of_work()
+        if isinstance(uow, SQLAlchemyUnitOfWork) and uow.database is self.database:
+            return uow
+        return None
+
+    async def _get_row_on_driver(self, key: Any) -> Any:
+        """The row by primary key from asyncpg when a unit of work is active and the
+        model's types need no conversion; else ``_NOT_FAST``."""
+        uow = self._active_unit()
+        sql = self._plan.driver_get(self.database.engine.dialect) if uow is not None else None
+        if sql is None:
+            return _NOT_FAST
+        return await self._on_driver(uow, "", sql, (key,))  # type: ignore[arg-type]
+
+    async def _write_on_driver(self, kind: str, values: dict[str, Any]) -> Any:
+        """The prebuilt ``kind`` statement (create, update, delete) on the driver, in the
+        active unit's transaction, or alone in autocommit when the unit declared a
+        single statement or there is no unit; ``_NOT_FAST`` when SQLAlchemy must run it
+        (column types needing conversion)."""
+        database = self.database
+        compiled = self._plan.driver_write(kind, tuple(values), database.engine.dialect)
+        if compiled is None:
+            return _NOT_FAST
+        uow = self._active_unit()
+        if uow is None:
+            # The write is a unit of its own, and one statement needs no BEGIN/COMMIT.
+            async with database.begin() as own:
+                own.expect_single_statement()
+                return await self._write_on_driver(kind, values)
+        sql, order = compiled
+        result = await self._on_driver(uow, kind, sql, [values[n] for n in order], values)
+        if database.write_sinks and result is not _NOT_FAST:
+            database.note_write(self.info.table, delete=kind == "delete")
+        return result
 
     async def _execute(self, stmt: Any, params: Any, op: str) -> sa.CursorResult[Any]:
         if op:
@@ -234,10 +292,21 @@ class RepositorySQLAlchemy(Generic[M, Id]):
     def _check_profile(self, profile: str) -> None:
         check_profile(self.info, profile)
 
+    def single_statement(self, op: str) -> bool:
+        """Whether ``op`` (``create``, ``update``, ``delete``) is the stock one, which
+        issues exactly one write statement: then a unit of work doing nothing else may
+        run it alone, without BEGIN/COMMIT. A subclass overriding it may write more."""
+        stock = getattr(RepositorySQLAlchemy, op, None) if op in _WRITE_OPS else None
+        return stock is not None and getattr(type(self), op, None) is stock
+
     # -- CRUD -------------------------------------------------------------------------
 
     async def create(self, data: msgspec.Struct | Mapping[str, Any]) -> M:
         values = prepare_create(self.info, data)
+        if self.database.driver_transactions:
+            row = await self._write_on_driver("create", values)
+            if row is not _NOT_FAST:
+                return self._plan.make(row)
         result = await self._run(self._plan.insert, values, "create")
         return self._plan.make(result.one())
 
@@ -265,15 +334,25 @@ class RepositorySQLAlchemy(Generic[M, Id]):
         if not values:
             return await self.get_by_id(key)
         values["_loom_pk"] = key
-        result = await self._run(self._plan.update, values, "update")
-        row = result.first()
+        row = (
+            await self._write_on_driver("update", values)
+            if self.database.driver_transactions
+            else _NOT_FAST
+        )
+        if row is _NOT_FAST:
+            row = (await self._run(self._plan.update, values, "update")).first()
         return self._plan.make(row) if row is not None else None
 
     async def delete(self, id: Id) -> bool:
         key = coerce_id(self.info, id)
         if key is MISSING:
             return False
-        result = await self._run(self._plan.delete, {"_loom_pk": key}, "delete")
+        params = {"_loom_pk": key}
+        if self.database.driver_transactions:
+            status = await self._write_on_driver("delete", params)
+            if status is not _NOT_FAST:
+                return status.rpartition(" ")[2] not in ("", "0")  # "DELETE <count>"
+        result = await self._run(self._plan.delete, params, "delete")
         return bool(result.rowcount)
 
     async def count(self, filters: FilterGroup | None = None) -> int:

@@ -2,7 +2,8 @@
 
 The cache wrapper sees ``create``/``update``/``delete``, but writes also come from
 custom repository methods, raw SQL and the database itself (``ON DELETE CASCADE``).
-A ``before_cursor_execute`` listener on the engine sees all of them: a compiled
+A ``before_cursor_execute`` listener on the engine sees all of them (the repository's
+prebuilt writes on the asyncpg connection report themselves): a compiled
 ``INSERT``/``UPDATE``/``DELETE`` names its table; anything else that looks like a
 write (text SQL) retires every cached read, because its table is unknown.
 """
@@ -71,3 +72,5 @@ def install_write_tracking(database: Database, sink: WriteSink) -> None:
             sink.note_write(tables, delete=delete)
 
     event.listen(database.engine.sync_engine, "before_cursor_execute", before_execute)
+    # Prebuilt writes run on the asyncpg connection itself and are reported directly.
+    database.write_sinks.append(sink)
