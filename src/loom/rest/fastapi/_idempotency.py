@@ -134,6 +134,9 @@ async def _send_stored(send: Send, stored: StoredResponse) -> None:
 class IdempotencyMiddleware:
     """ASGI middleware honouring ``Idempotency-Key`` on ``methods`` (POST by default)."""
 
+    loom_outer_safe = True
+    """Renders its own errors (see :func:`loom.rest.fastapi._fast_router.install_front`)."""
+
     def __init__(
         self,
         app: ASGIApp,
@@ -200,7 +203,10 @@ class IdempotencyMiddleware:
         except Exception as exc:
             translated = translate(exc, self.database.metadata)
             if not isinstance(translated, LoomError):
-                raise
+                # Nothing was sent yet (the response is captured): answer the 500
+                # problem here, as this middleware may run outside FastAPI's.
+                log.exception("unhandled error in an idempotent request", exc_info=exc)
+                translated = LoomError("an unexpected error occurred")
             await send_problem(send, translated)
             return
         if stored is None:

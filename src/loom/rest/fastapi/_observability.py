@@ -137,10 +137,12 @@ class ObservabilityMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = [
-                    (k, v) for k, v in message.get("headers", ()) if k.lower() not in out_headers
-                ]
-                headers.extend((name, encoded) for name in out_headers)
+                sent = message.get("headers", ())
+                if any(k.lower() in out_headers for k, _ in sent):
+                    headers = [(k, v) for k, v in sent if k.lower() not in out_headers]
+                else:
+                    headers = list(sent)
+                headers.extend([(name, encoded) for name in out_headers])
                 message = {**message, "headers": headers}
             await send(message)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import inspect
 import logging
 from collections import defaultdict
 from collections.abc import AsyncIterator
@@ -19,7 +20,7 @@ from loom.core.errors import LoomError, MethodNotAllowed, NotFound
 from loom.core.runtime import Runtime
 from loom.rest.fastapi._docs import install_swagger_ui
 from loom.rest.fastapi._endpoint import MethodDispatcher, problem_response_parts
-from loom.rest.fastapi._fast_router import LoomRouteMiddleware
+from loom.rest.fastapi._fast_router import LoomRouteMiddleware, install_front
 from loom.rest.fastapi._jobs import job_routes
 from loom.rest.openapi import build_openapi
 from loom.rest.routes import CompiledRoute, compile_routes, route_sort_key
@@ -65,6 +66,19 @@ async def _loom_error(request: Request, exc: Exception) -> Response:
     return _problem(exc)
 
 
+def _native_telemetry_off() -> dict[str, Any]:
+    """FastAPI >= 0.16x instruments requests with OpenTelemetry itself and asks the
+    global providers whether to, on every request. Loom already emits the request,
+    use-case and statement spans and the Prometheus metrics, so FastAPI's own would
+    duplicate them; switched off where FastAPI has the option."""
+    if "telemetry" not in inspect.signature(FastAPI.__init__).parameters:
+        return {}
+    return {"telemetry": {"tracing": False, "metrics": False, "logs": False}}
+
+
+_NO_NATIVE_TELEMETRY = _native_telemetry_off()
+
+
 def build_fastapi_app(runtime: Runtime) -> FastAPI:
     cfg = runtime.config
     rest = "app.rest"
@@ -92,6 +106,7 @@ def build_fastapi_app(runtime: Runtime) -> FastAPI:
         openapi_url="/openapi.json",
         lifespan=lifespan,
         description=select(cfg, f"{rest}.description"),
+        **_NO_NATIVE_TELEMETRY,
     )
     grouped: dict[str, list[CompiledRoute]] = defaultdict(list)
     for route in routes:
@@ -118,6 +133,7 @@ def build_fastapi_app(runtime: Runtime) -> FastAPI:
         }
 
     app.add_middleware(LoomRouteMiddleware, routes=loom_routes, reserved=reserved)
+    install_front(app)
     status_routes, status_paths = job_routes(runtime)  # GET /jobs/{job_id}
     app.router.routes.extend(status_routes)
     extra_paths = getattr(app.state, "loom_openapi_paths", None) or {}

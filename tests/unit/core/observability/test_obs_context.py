@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 
 from loom.core.observability.context import (
     TRACE_ID_HEADER,
@@ -32,6 +33,19 @@ def test_new_trace_id_is_32_hex_and_unique() -> None:
     ids = {new_trace_id() for _ in range(100)}
     assert len(ids) == 100
     assert all(len(i) == 32 and int(i, 16) >= 0 for i in ids)
+
+
+def test_forked_workers_do_not_repeat_each_others_ids() -> None:
+    """Worker processes are forked from one parent: each must draw its own ids."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        os.write(write_end, ",".join(new_trace_id() for _ in range(3)).encode())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    child = os.read(read_end, 4096).decode().split(",")
+    parent = [new_trace_id() for _ in range(3)]
+    assert len(child) == 3 and not set(child) & set(parent)
 
 
 def test_validation_accepts_safe_ids_only() -> None:

@@ -1,0 +1,75 @@
+"""Loom routes skip FastAPI's own middleware unless a user middleware must wrap them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi.testclient import TestClient
+from rest_support import CONFIG
+from starlette.middleware.errors import ServerErrorMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from loom.rest.fastapi._fast_router import LoomRouteMiddleware
+from loom.rest.fastapi.auto import create_app
+
+
+class StampMiddleware:
+    """A user's middleware: stamps every response it wraps."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def stamped(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message["headers"], (b"x-stamp", b"1")]}
+            await send(message)
+
+        await self.app(scope, receive, stamped)
+
+
+def _app(tmp_path: Path) -> Any:
+    path = tmp_path / "api.yaml"
+    path.write_text(CONFIG.format(url=f"sqlite+aiosqlite:///{tmp_path / 'front.db'}"))
+    app = create_app(path)
+
+    @app.get("/plain/boom")
+    async def boom() -> None:
+        raise RuntimeError("a bug in a user's FastAPI route")
+
+    return app
+
+
+def _layers(stack: Any) -> list[type]:
+    layers = []
+    while stack is not None and len(layers) < 30:
+        layers.append(type(stack))
+        stack = getattr(stack, "app", None)
+    return layers
+
+
+def test_loom_routes_sit_in_front_of_fastapis_middleware(tmp_path: Path) -> None:
+    app = _app(tmp_path)
+    layers = _layers(app.build_middleware_stack())
+    assert layers.index(LoomRouteMiddleware) < layers.index(ServerErrorMiddleware)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        assert client.get("/products").status_code == 200
+        assert client.get("/docs").status_code == 200
+        for headers in ({}, {"Idempotency-Key": "front-1"}):
+            response = client.post("/plain/boom", headers=headers)
+            assert response.status_code in (405, 500)
+        response = client.get("/plain/boom")
+        assert response.status_code == 500
+        assert response.headers["content-type"] == "application/problem+json"
+        assert "bug" not in response.text
+
+
+def test_a_user_middleware_keeps_wrapping_loom_routes(tmp_path: Path) -> None:
+    app = _app(tmp_path)
+    app.add_middleware(StampMiddleware)
+    layers = _layers(app.build_middleware_stack())
+    assert layers.index(ServerErrorMiddleware) < layers.index(LoomRouteMiddleware)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        for path in ("/products", "/products/1", "/docs"):
+            assert client.get(path).headers.get("x-stamp") == "1", path
