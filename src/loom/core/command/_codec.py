@@ -19,12 +19,16 @@ from loom.core.validation import from_msgspec
 __all__ = ["CommandCodec", "codec_for"]
 
 _json_decoder = msgspec.json.Decoder()
+_MAX_KEY_SETS = 512
 
 
 class CommandCodec:
     """Decodes dicts or JSON bytes into ``command_type`` and records ``fields_set``."""
 
     __slots__ = (
+        "_direct",
+        "_sent",
+        "_wire_keys",
         "command_type",
         "hidden",
         "hidden_defaults",
@@ -74,6 +78,15 @@ class CommandCodec:
             )
         else:
             self.input_type = command_type
+        self._wire_keys = frozenset(self.py_names)
+        # Hidden fields all have struct defaults: a body already in wire names (the
+        # common case) converts straight into the command, without a second struct.
+        self._direct = all(
+            f.default is not msgspec.NODEFAULT or f.default_factory is not msgspec.NODEFAULT
+            for f in fields
+            if f.name in self.hidden
+        )
+        self._sent: dict[tuple[str, ...], frozenset[str]] = {}
 
     def decode_json(self, raw: bytes) -> msgspec.Struct:
         if not raw.strip():
@@ -91,25 +104,37 @@ class CommandCodec:
             data = {}
         if not isinstance(data, dict):
             raise ValidationError.single(None, "request body must be a JSON object")
-        key_map = self.key_map
-        normalised: dict[str, Any] = {}
-        for key, value in data.items():
-            wire = key_map.get(key) if isinstance(key, str) else None
-            if wire is not None:
-                normalised[wire] = value
+        if data.keys() <= self._wire_keys:
+            normalised: dict[str, Any] = data  # already wire names, nothing hidden
+        else:
+            key_map = self.key_map
+            normalised = {}
+            for key, value in data.items():
+                wire = key_map.get(key) if isinstance(key, str) else None
+                if wire is not None:
+                    normalised[wire] = value
+        direct = self._direct
         try:
-            obj = msgspec.convert(normalised, self.input_type)
+            obj = msgspec.convert(normalised, self.command_type if direct else self.input_type)
         except msgspec.ValidationError as exc:
             raise from_msgspec(exc) from None
-        py_names = self.py_names
-        sent = frozenset(py_names[k] for k in normalised)
-        if self.hidden:
+        if self.hidden and not direct:
             values = msgspec.structs.asdict(obj)
             for name, default in self.hidden_defaults.items():
                 values[name] = default() if callable(default) else default
             obj = self.command_type(**values)
-        set_fields_set(obj, sent)
+        set_fields_set(obj, self._fields_sent(normalised))
         return obj
+
+    def _fields_sent(self, normalised: dict[str, Any]) -> frozenset[str]:
+        key = tuple(normalised)
+        sent = self._sent.get(key)
+        if sent is None:
+            py_names = self.py_names
+            sent = frozenset(py_names[k] for k in key)
+            if len(self._sent) < _MAX_KEY_SETS:  # bodies are client-chosen: bounded
+                self._sent[key] = sent
+        return sent
 
     def json_schema_type(self) -> type[msgspec.Struct]:
         """The type whose schema describes what a client may send."""

@@ -14,13 +14,13 @@ from typing import Any
 
 import msgspec
 
-from loom.core.command import codec_for, fields_set
-from loom.core.command._command import set_fields_set
-from loom.core.errors import FieldError, NotFound, RuleViolations, ValidationError
+from loom.core.command import codec_for
+from loom.core.errors import NotFound, ValidationError
 from loom.core.model import model_info
 from loom.core.model._write import INT64_MAX, INT64_MIN
 from loom.core.naming import to_camel
 from loom.core.repository.abc.query import QuerySpec
+from loom.core.use_case._codegen import compile_computes, compile_rules
 from loom.core.use_case._markers import Exists, Input, LoadById, OnMissing
 from loom.core.use_case._rules import Compute, FieldRef, Rule
 
@@ -188,6 +188,8 @@ class ExecutionPlan:
             for c in self.computes
         )
         self._compiled_rules = tuple(_CompiledRule(r) for r in self.rules)
+        self._run_computes, self._computes_async = compile_computes(self._compiled_computes)
+        self._run_rules, self._rules_async = compile_rules(self._compiled_rules)
         self.has_checks = bool(self.computes or self.rules)
 
     # -- start-up checks ---------------------------------------------------------------
@@ -321,12 +323,16 @@ class ExecutionPlan:
             else:
                 deferred.append(p)
         if self.computes and cmd is not None:
-            cmd = await self._compute(cmd, kwargs)
+            cmd = self._run_computes(cmd, kwargs)
+            if self._computes_async:
+                cmd = await cmd
             kwargs[self.input.name] = cmd  # type: ignore[union-attr]
         for p in deferred:
             kwargs[p.name] = await self._resolve_marker(p, kwargs, cmd)
         if self.rules:
-            await self._check_rules(cmd, kwargs)
+            checked = self._run_rules(cmd, kwargs)
+            if self._rules_async:
+                await checked
         return kwargs
 
     def _decode(self, payload: Any) -> Any:
@@ -339,20 +345,6 @@ class ExecutionPlan:
         if payload is None:
             payload = {}
         return codec.decode(payload)
-
-    async def _compute(self, cmd: Any, kwargs: dict[str, Any]) -> Any:
-        # One copy of the command (it may be the caller's object, via the invoker),
-        # then each computed field is set in place on the copy.
-        sent = fields_set(cmd)
-        cmd = msgspec.structs.replace(cmd)
-        for target, sources, params, fn, is_async in self._compiled_computes:
-            args = [getattr(cmd, name) for name in sources]
-            if params:
-                args += [kwargs.get(n) for n in params]
-            value = await fn(*args) if is_async else fn(*args)
-            msgspec.structs.force_setattr(cmd, target, value)
-        set_fields_set(cmd, sent)
-        return cmd
 
     async def _resolve_marker(self, p: ParamPlan, kwargs: dict[str, Any], cmd: Any) -> Any:
         marker = p.marker
@@ -374,32 +366,6 @@ class ExecutionPlan:
         if entity is None and marker.on_missing is OnMissing.RAISE:
             raise NotFound(model=marker.model.__name__, id=value)
         return entity
-
-    async def _check_rules(self, cmd: Any, kwargs: dict[str, Any]) -> None:
-        errors: list[FieldError] = []
-        sent = fields_set(cmd) if cmd is not None else frozenset()
-        for rule in self._compiled_rules:
-            if rule.present is not None and rule.present not in sent:
-                continue
-            extra = [kwargs.get(n) for n in rule.params] if rule.params else ()
-            if rule.check_field is not None:
-                result = rule.fn(getattr(cmd, rule.check_field), *extra)
-                if rule.is_async:
-                    result = await result
-                if isinstance(result, str):
-                    if result:
-                        errors.append(FieldError(rule.wire_field, result))
-                elif rule.message is not None and result:
-                    errors.append(FieldError(rule.wire_field, rule.message))
-            else:
-                result = rule.fn(cmd, sent, *extra)
-                if rule.is_async:
-                    result = await result
-                if result:
-                    message = rule.message or (result if isinstance(result, str) else "")
-                    errors.append(FieldError(rule.wire_field, message or "rule violated"))
-        if errors:
-            raise RuleViolations(errors)
 
     async def run(
         self,

@@ -105,6 +105,22 @@ def test_internal_and_computed_fields_are_not_read_from_input() -> None:
     assert set(definition["properties"]) == {"name", "when"}
 
 
+class HiddenWithoutDefault(Command, frozen=True):
+    name: str
+    owner_id: Internal[int]
+
+
+def test_hidden_fields_take_their_defaults_whichever_way_the_body_is_keyed() -> None:
+    for body in ({"name": "n", "when": None}, {"when": None, "name": "n"}, {"name": "n"}):
+        cmd = codec_for(WithHidden).decode_json(msgspec.json.encode(body))
+        assert (cmd.name, cmd.owner_id, cmd.slug) == ("n", 0, "")  # type: ignore[attr-defined]
+        assert fields_set(cmd) == set(body)
+    # Without a default, an internal field is None until the use case sets it.
+    cmd = codec_for(HiddenWithoutDefault).decode({"name": "n"})
+    assert cmd.owner_id is None  # type: ignore[attr-defined]
+    assert fields_set(cmd) == {"name"}
+
+
 def test_codec_is_cached_and_plain_commands_decode_to_their_own_type() -> None:
     assert codec_for(CreateAddress) is codec_for(CreateAddress)
     assert codec_for(CreateAddress).json_schema_type() is CreateAddress

@@ -214,3 +214,30 @@ async def test_a_computed_value_overrides_what_the_client_sent() -> None:
         PlaceLine, payload={"quantity": 2, "unitCents": 10, "label": "x", "totalCents": 999999}
     )
     assert out["total"] == 20
+
+
+async def _discounted(total: int, percent: int | None) -> int:
+    return total - total * (percent or 0) // 100
+
+
+class DiscountLine(UseCase[UcBook, dict]):
+    computes = (
+        Compute.set(F(PriceLine).total_cents).from_command(
+            F(PriceLine).quantity, F(PriceLine).unit_cents, via=lambda q, u: q * u
+        ),
+        # An async compute fed by a path parameter as well as command fields.
+        Compute.set(F(PriceLine).total_cents)
+        .from_command(F(PriceLine).total_cents, via=_discounted)
+        .from_params("percent"),
+    )
+
+    async def execute(self, percent: int, cmd: PriceLine = Input()) -> dict:
+        return {"total": cmd.total_cents}
+
+
+async def test_computes_may_be_async_and_take_params() -> None:
+    runtime = memory_runtime()
+    out = await runtime.execute(
+        DiscountLine, params={"percent": "10"}, payload={"quantity": 4, "unitCents": 250}
+    )
+    assert out == {"total": 900}
