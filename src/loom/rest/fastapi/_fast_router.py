@@ -41,9 +41,14 @@ class LoomRouteMiddleware:
         reserved: Callable[[], Collection[str]] | None = None,
     ) -> None:
         self.app = app
+        self._exact: dict[str, Route] = {}
+        """Paths without parameters: one dict lookup, no regex."""
         self._static: dict[str, list[Route]] = defaultdict(list)
         self._dynamic: list[Route] = []
         for route in routes:
+            if "{" not in route.path:
+                self._exact.setdefault(route.path, route)
+                continue
             head = _first_segment(route.path)
             if "{" in head:
                 self._dynamic.append(route)
@@ -62,6 +67,12 @@ class LoomRouteMiddleware:
                 assert self._reserved_source is not None
                 reserved = self._reserved = frozenset(self._reserved_source())
             if path not in reserved:
+                exact = self._exact.get(path)
+                if exact is not None:
+                    scope["endpoint"] = exact.endpoint
+                    scope["path_params"] = {}
+                    await exact.app(scope, receive, send)
+                    return
                 candidates = self._static.get(_first_segment(path))
                 for routes in (candidates, self._dynamic):
                     if not routes:
