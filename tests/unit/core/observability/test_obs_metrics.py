@@ -1,4 +1,4 @@
-"""Metrics: per-app registries, label-child caching, pool gauge at scrape time."""
+"""Metrics: per-app registries, request/use-case families, pool gauge at scrape time."""
 
 from __future__ import annotations
 
@@ -40,12 +40,20 @@ def test_requests_are_counted_by_method_route_and_status() -> None:
     assert s[("loom_http_request_duration_seconds_sum", lat)] == pytest.approx(0.04)
 
 
-def test_label_children_are_cached() -> None:
+def test_latencies_land_in_cumulative_le_buckets() -> None:
     m = Metrics()
-    m.observe_request("GET", "/a", 200, 0.001)
-    size = len(m._children)
-    m.observe_request("GET", "/a", 200, 0.001)
-    assert len(m._children) == size == 2
+    for seconds in (0.002, 0.003, 0.0001, 20.0):  # on a bound, between, below, above all
+        m.observe_request("GET", "/a", 200, seconds)
+    s = _samples(m)
+
+    def bucket(le: str) -> float:
+        labels = (("le", le), ("method", "GET"), ("route", "/a"))
+        return s[("loom_http_request_duration_seconds_bucket", labels)]
+
+    assert (bucket("0.002"), bucket("0.005"), bucket("10.0"), bucket("+Inf")) == (2, 3, 3, 4)
+    assert s[
+        ("loom_http_request_duration_seconds_sum", (("method", "GET"), ("route", "/a")))
+    ] == pytest.approx(20.0051)
 
 
 def test_two_apps_do_not_collide() -> None:
