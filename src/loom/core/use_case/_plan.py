@@ -190,6 +190,8 @@ class ExecutionPlan:
         self._compiled_rules = tuple(_CompiledRule(r) for r in self.rules)
         self._run_computes, self._computes_async = compile_computes(self._compiled_computes)
         self._run_rules, self._rules_async = compile_rules(self._compiled_rules)
+        self._deferred = tuple(p for p in self.params if p.kind in ("exists", "load"))
+        self._all_sync = not (self._deferred or self._computes_async or self._rules_async)
         self.has_checks = bool(self.computes or self.rules)
 
     # -- start-up checks ---------------------------------------------------------------
@@ -300,10 +302,24 @@ class ExecutionPlan:
         profile: str | None = None,
     ) -> dict[str, Any]:
         """The keyword arguments for ``execute``: computes applied, rules passed."""
+        kwargs, cmd = self._bind(params, payload, query, profile)
+        if self._all_sync:
+            self._check_sync(kwargs, cmd)
+        else:
+            await self._check(kwargs, cmd)
+        return kwargs
+
+    def _bind(
+        self,
+        params: Mapping[str, Any] | None,
+        payload: Any,
+        query: QuerySpec | None,
+        profile: str | None,
+    ) -> tuple[dict[str, Any], Any]:
+        """Path parameters, the decoded command, the query and the profile."""
         params = params or {}
         kwargs: dict[str, Any] = {}
         cmd: Any = None
-        deferred: list[ParamPlan] = []
         for p in self.params:
             kind = p.kind
             if kind == "param":
@@ -320,20 +336,29 @@ class ExecutionPlan:
                 kwargs[p.name] = query if query is not None else QuerySpec()
             elif kind == "profile":
                 kwargs[p.name] = profile or (p.default if p.default is not _EMPTY else "default")
-            else:
-                deferred.append(p)
+        return kwargs, cmd
+
+    def _check_sync(self, kwargs: dict[str, Any], cmd: Any) -> None:
+        """Computes and rules of a plan with no marker and no async function: no
+        coroutine is created for them (the common case on the request path)."""
+        if self.computes and cmd is not None:
+            cmd = kwargs[self.input.name] = self._run_computes(cmd, kwargs)  # type: ignore[union-attr]
+        if self.rules:
+            self._run_rules(cmd, kwargs)
+
+    async def _check(self, kwargs: dict[str, Any], cmd: Any) -> None:
+        """Computes, then markers (which may read computed fields), then rules."""
         if self.computes and cmd is not None:
             cmd = self._run_computes(cmd, kwargs)
             if self._computes_async:
                 cmd = await cmd
             kwargs[self.input.name] = cmd  # type: ignore[union-attr]
-        for p in deferred:
+        for p in self._deferred:
             kwargs[p.name] = await self._resolve_marker(p, kwargs, cmd)
         if self.rules:
             checked = self._run_rules(cmd, kwargs)
             if self._rules_async:
                 await checked
-        return kwargs
 
     def _decode(self, payload: Any) -> Any:
         codec = self.codec
@@ -375,5 +400,9 @@ class ExecutionPlan:
         query: QuerySpec | None = None,
         profile: str | None = None,
     ) -> Any:
-        kwargs = await self.resolve(params, payload, query, profile)
+        kwargs, cmd = self._bind(params, payload, query, profile)
+        if self._all_sync:
+            self._check_sync(kwargs, cmd)
+        else:
+            await self._check(kwargs, cmd)
         return await instance.execute(**kwargs)

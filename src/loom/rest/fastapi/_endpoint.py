@@ -9,8 +9,8 @@ result is encoded by msgspec straight into the response body.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
+from time import perf_counter
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -65,6 +65,8 @@ class _Bound:
         "expose_profile",
         "has_body",
         "info",
+        "instance",
+        "name",
         "needs_query",
         "plan",
         "profiles",
@@ -78,6 +80,8 @@ class _Bound:
 
     def __init__(self, route: CompiledRoute) -> None:
         self.route = route
+        self.name = route.use_case.__qualname__
+        self.instance = route.instance
         self.plan = route.plan
         self.run = route.plan.run
         self.status = route.status_code
@@ -149,13 +153,25 @@ class MethodDispatcher:
                 query, profile = self._query(scope, bound)
             elif bound.expose_profile:
                 profile = self._profile(scope, bound)
-            if self.metrics is None and not tracing_enabled():
+            metrics = self.metrics
+            if tracing_enabled():
+                result = await self._traced(bound, params, payload, query, profile)
+            elif metrics is None:
                 async with self.begin() as uow:
                     if bound.single_write:
                         uow.expect_single_statement()
-                    result = await bound.run(bound.route.instance, params, payload, query, profile)
-            else:
-                result = await self._observed(bound, params, payload, query, profile)
+                    result = await bound.run(bound.instance, params, payload, query, profile)
+            else:  # inline, not a helper coroutine: this runs on every request
+                started = perf_counter()
+                try:
+                    async with self.begin() as uow:
+                        if bound.single_write:
+                            uow.expect_single_statement()
+                        result = await bound.run(bound.instance, params, payload, query, profile)
+                except BaseException:
+                    metrics.observe_use_case(bound.name, perf_counter() - started, True)
+                    raise
+                metrics.observe_use_case(bound.name, perf_counter() - started, False)
             body = _encoder.encode(result)
         except LoomError as exc:
             await send_problem(send, exc)
@@ -173,24 +189,24 @@ class MethodDispatcher:
         )
         await send({"type": "http.response.body", "body": body})
 
-    async def _observed(
+    async def _traced(
         self, bound: _Bound, params: dict[str, Any], payload: Any, query: Any, profile: Any
     ) -> Any:
-        """The use case run with its latency/failure metric and an OpenTelemetry span."""
-        name = bound.route.use_case.__qualname__
-        started = time.perf_counter()
+        """The use case in its OpenTelemetry span (an SDK is configured), with its
+        latency/failure metric when metrics are on."""
+        started = perf_counter()
         failed = True
         try:
-            with use_case_span(name):
+            with use_case_span(bound.name):
                 async with self.begin() as uow:
                     if bound.single_write:
                         uow.expect_single_statement()
-                    result = await bound.run(bound.route.instance, params, payload, query, profile)
+                    result = await bound.run(bound.instance, params, payload, query, profile)
             failed = False
             return result
         finally:
             if self.metrics is not None:
-                self.metrics.observe_use_case(name, time.perf_counter() - started, failed)
+                self.metrics.observe_use_case(bound.name, perf_counter() - started, failed)
 
     async def _body(self, scope: Scope, receive: Receive) -> bytes:
         limit = self.max_body_size
