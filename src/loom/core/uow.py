@@ -29,8 +29,9 @@ class UnitOfWork:
     __slots__ = ("_after_commit", "_before_commit", "depth")
 
     def __init__(self) -> None:
-        self._after_commit: list[AfterCommit] = []
-        self._before_commit: list[AfterCommit] = []
+        # Hook lists are made on first use: most units (every request's) register none.
+        self._after_commit: list[AfterCommit] | None = None
+        self._before_commit: list[AfterCommit] | None = None
         self.depth = 0
 
     def expect_single_statement(self) -> None:
@@ -42,22 +43,31 @@ class UnitOfWork:
 
     def before_commit(self, hook: AfterCommit) -> None:
         """Run ``hook`` inside the transaction, just before it commits (outbox writes)."""
+        if self._before_commit is None:
+            self._before_commit = []
         self._before_commit.append(hook)
 
     async def run_before_commit(self) -> None:
         while self._before_commit:
-            hooks, self._before_commit = self._before_commit, []
+            hooks, self._before_commit = self._before_commit, None
             for hook in hooks:
                 result = hook()
                 if hasattr(result, "__await__"):
                     await result
 
-    def after_commit(self, hook: AfterCommit) -> None:
-        self._after_commit.append(hook)
+    def after_commit(self, hook: AfterCommit, *, first: bool = False) -> None:
+        """Run ``hook`` once the unit has committed (``first``: before those already
+        registered)."""
+        if self._after_commit is None:
+            self._after_commit = []
+        if first:
+            self._after_commit.insert(0, hook)
+        else:
+            self._after_commit.append(hook)
 
     async def run_after_commit(self) -> None:
-        hooks, self._after_commit = self._after_commit, []
-        for hook in hooks:
+        hooks, self._after_commit = self._after_commit, None
+        for hook in hooks or ():
             result = hook()
             if hasattr(result, "__await__"):
                 await result

@@ -253,7 +253,7 @@ class RepositoryCache:
         return frozen
 
     def _hook(self, uow: UnitOfWork, create: bool) -> _Invalidation | None:
-        for hook in uow._after_commit:
+        for hook in uow._after_commit or ():
             if isinstance(hook, _Invalidation) and hook.cache is self:
                 return hook
         if not create:
@@ -261,7 +261,7 @@ class RepositoryCache:
         hook = _Invalidation(self)
         # First in line: later hooks (a job dispatched in-process) must already see
         # the new tokens.
-        uow._after_commit.insert(0, hook)
+        uow.after_commit(hook, first=True)
         return hook
 
     def _at_commit(self, tables: set[str]) -> bool:

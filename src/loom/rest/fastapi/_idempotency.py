@@ -156,7 +156,11 @@ class IdempotencyMiddleware:
         if scope["type"] != "http" or scope["method"] not in self.methods:
             await self.app(scope, receive, send)
             return
-        raw_key = next((v for k, v in scope.get("headers") or () if k == _HEADER), None)
+        raw_key = None
+        for name, value in scope.get("headers") or ():
+            if name == _HEADER:
+                raw_key = value
+                break
         if raw_key is None:
             await self.app(scope, receive, send)
             return
