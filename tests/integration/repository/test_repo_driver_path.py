@@ -5,17 +5,29 @@ SQLAlchemy path gives and fail the same way."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import decimal
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
+import msgspec
 import pytest
 import sqlalchemy as sa
 
 from loom.core.errors import Conflict
 from loom.core.model import BaseModel, ColumnField
+from loom.core.repository.abc.query import (
+    CursorResult,
+    FilterGroup,
+    FilterOp,
+    FilterSpec,
+    PageResult,
+    PaginationMode,
+    QuerySpec,
+    SortSpec,
+)
 from loom.core.repository.sqlalchemy import RepositorySQLAlchemy, table_for
 
 
@@ -42,20 +54,35 @@ table_for(DriverJsonRow)
 WRITES = ("INSERT", "UPDATE", "DELETE")
 
 
-@contextmanager
-def sqlalchemy_statements(database: Any, *verbs: str) -> Iterator[list[str]]:
-    """The statements starting with one of ``verbs`` that went through SQLAlchemy."""
+@asynccontextmanager
+async def on_the_driver(database: Any, *verbs: str) -> AsyncIterator[list[str]]:
+    """The statements starting with one of ``verbs`` run on the asyncpg connection
+    itself (asyncpg's query logger; SQLAlchemy's statements run as prepared
+    statements, which it does not log). Always empty on SQLite."""
     seen: list[str] = []
 
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if statement.lstrip().upper().startswith(verbs):
-            seen.append(statement)
+    def log(record: Any) -> None:
+        if record.query.lstrip().upper().startswith(verbs):
+            seen.append(record.query)
 
-    sa.event.listen(database.engine.sync_engine, "before_cursor_execute", record)
+    def checkout(dbapi_connection: Any, *_: Any) -> None:
+        dbapi_connection.driver_connection.add_query_logger(log)
+
+    def checkin(dbapi_connection: Any, *_: Any) -> None:
+        if dbapi_connection is not None:
+            dbapi_connection.driver_connection.remove_query_logger(log)
+
+    pool = database.engine.sync_engine.pool
+    if database.dialect == "postgresql":
+        sa.event.listen(pool, "checkout", checkout)
+        sa.event.listen(pool, "checkin", checkin)
     try:
         yield seen
+        await asyncio.sleep(0)  # asyncpg calls its query loggers on the next loop turn
     finally:
-        sa.event.remove(database.engine.sync_engine, "before_cursor_execute", record)
+        if database.dialect == "postgresql":
+            sa.event.remove(pool, "checkout", checkout)
+            sa.event.remove(pool, "checkin", checkin)
 
 
 def _in_transaction(uow: Any) -> bool:
@@ -79,18 +106,14 @@ async def test_get_by_id_gives_the_same_entity_on_either_path(database: Any) -> 
     created = await repo.create(
         {"name": "n", "due": dt.date(2026, 1, 2), "seenAt": seen_at, "price": "9.99"}
     )
-    with sqlalchemy_statements(database, "SELECT") as statements:
-        async with database.begin():
-            fetched = await repo.get_by_id(created.id)
-            missing = await repo.get_by_id(created.id + 1000)
+    async with on_the_driver(database, "SELECT") as statements, database.begin():
+        fetched = await repo.get_by_id(created.id)
+        missing = await repo.get_by_id(created.id + 1000)
     assert fetched == created
     assert missing is None
     assert fetched is not None and fetched.seen_at == seen_at
     assert fetched.seen_at.tzinfo is not None
-    if database.driver_reads:
-        assert statements == [], "the asyncpg path should not go through SQLAlchemy"
-    else:
-        assert len(statements) == 2
+    assert len(statements) == (2 if database.driver_statements else 0)
 
 
 async def test_inside_a_transaction_the_read_sees_the_units_own_writes(database: Any) -> None:
@@ -103,17 +126,16 @@ async def test_inside_a_transaction_the_read_sees_the_units_own_writes(database:
 async def test_models_needing_conversion_take_the_sqlalchemy_path(database: Any) -> None:
     repo = RepositorySQLAlchemy(database, DriverJsonRow)
     created = await repo.create({"data": {"a": [1, 2]}})
-    with sqlalchemy_statements(database, "SELECT") as statements:
-        async with database.begin():
-            fetched = await repo.get_by_id(created.id)
+    async with on_the_driver(database, "SELECT") as statements, database.begin():
+        fetched = await repo.get_by_id(created.id)
     assert fetched is not None and fetched.data == {"a": [1, 2]}
-    assert len(statements) == 1
+    assert statements == []
 
 
 async def test_create_update_delete_give_what_a_read_gives(database: Any) -> None:
     repo = RepositorySQLAlchemy(database, DriverRow)
     seen_at = dt.datetime(2026, 3, 4, 5, 6, 7, 890000, tzinfo=dt.UTC)
-    with sqlalchemy_statements(database, *WRITES) as statements:
+    async with on_the_driver(database, *WRITES) as statements:
         created = await repo.create(
             {"name": "a", "due": dt.date(2026, 1, 2), "seenAt": seen_at, "price": "9.99"}
         )
@@ -122,9 +144,9 @@ async def test_create_update_delete_give_what_a_read_gives(database: Any) -> Non
     assert created.price == decimal.Decimal("9.99") and created.seen_at == seen_at
     assert updated is not None and (updated.ratio, updated.active) == (0.25, False)
     assert await repo.get_by_id(created.id) == updated
-    if database.driver_transactions:
-        assert statements == [], "asyncpg writes of plain columns skip SQLAlchemy's execute"
-    with sqlalchemy_statements(database, *WRITES):
+    # Plain columns: the asyncpg writes skip SQLAlchemy's execute path.
+    assert len(statements) == (3 if database.driver_statements else 0)
+    async with on_the_driver(database, *WRITES):
         assert await repo.delete(created.id) is True
         assert await repo.delete(created.id) is False
     assert await repo.get_by_id(created.id) is None
@@ -132,11 +154,69 @@ async def test_create_update_delete_give_what_a_read_gives(database: Any) -> Non
 
 async def test_columns_needing_conversion_take_the_sqlalchemy_path(database: Any) -> None:
     repo = RepositorySQLAlchemy(database, DriverJsonRow)
-    with sqlalchemy_statements(database, *WRITES) as statements:
+    async with on_the_driver(database, *WRITES) as statements:
         row = await repo.create({"data": {"k": [1, 2]}})
         row = await repo.update(row.id, {"data": {"k": "v"}})
     assert row is not None and row.data == {"k": "v"}
-    assert len(statements) == 2
+    assert statements == []
+
+
+async def test_lists_and_counts_run_on_the_driver(database: Any) -> None:
+    repo = RepositorySQLAlchemy(database, DriverRow)
+    async with database.begin():
+        for i in range(5):
+            await repo.create({"name": f"r{i}", "ratio": i / 10})
+    query = QuerySpec(
+        filters=FilterGroup(filters=(FilterSpec(field="ratio", op=FilterOp.GTE, value=0.2),)),
+        sort=(SortSpec(field="ratio", direction="DESC"),),
+        pagination=PaginationMode.OFFSET,
+        limit=2,
+        page=1,
+    )
+    async with on_the_driver(database, "SELECT") as statements, database.begin():
+        page = await repo.list_with_query(query)
+        walked = await repo.list_with_query(
+            msgspec.structs.replace(query, pagination=PaginationMode.CURSOR)
+        )
+        # An IN list expands at execution: SQLAlchemy runs that one.
+        named = await repo.list_with_query(
+            QuerySpec(
+                filters=FilterGroup(
+                    filters=(FilterSpec(field="name", op=FilterOp.IN, value=["r1", "r4"]),)
+                ),
+                pagination=PaginationMode.OFFSET,
+            )
+        )
+    assert isinstance(page, PageResult) and isinstance(walked, CursorResult)
+    assert [r.name for r in page.items] == ["r4", "r3"] and page.total_count == 3
+    assert [r.name for r in walked.items] == ["r4", "r3"] and walked.next_cursor
+    assert sorted(r.name for r in named.items) == ["r1", "r4"]  # type: ignore[union-attr]
+    # count + page and the cursor page; both statements of the IN query via SQLAlchemy
+    assert len(statements) == (3 if database.driver_statements else 0)
+
+
+async def test_statements_go_through_sqlalchemy_while_someone_watches_them(
+    database: Any,
+) -> None:
+    """echo, SQL logging or an instrumentation's cursor listener must see every
+    statement, so the driver path steps aside while one is attached."""
+    repo = RepositorySQLAlchemy(database, DriverRow)
+    watched: list[str] = []
+
+    def watch(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        watched.append(statement.split()[0].upper())
+
+    sa.event.listen(database.engine.sync_engine, "before_cursor_execute", watch)
+    try:
+        assert not database.driver_statements
+        async with on_the_driver(database, "SELECT", *WRITES) as direct, database.begin():
+            row = await repo.create({"name": "seen"})
+            await repo.get_by_id(row.id)
+            await repo.count()
+    finally:
+        sa.event.remove(database.engine.sync_engine, "before_cursor_execute", watch)
+    assert direct == []
+    assert watched.count("INSERT") == 1 and watched.count("SELECT") == 2
 
 
 async def test_a_duplicate_inside_a_unit_is_a_conflict_and_rolls_back_the_unit(

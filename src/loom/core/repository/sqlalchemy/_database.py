@@ -192,9 +192,10 @@ class Database:
         self.driver_transactions = self.autocommit_reads and self.url.get_driver_name() == "asyncpg"
         """asyncpg: connections live in autocommit and units of work run BEGIN/COMMIT on
         the driver connection, where the repositories' prebuilt statements run too."""
-        self.driver_reads = self.driver_transactions
         self.write_sinks: list[Any] = []
         """Told of every write made on the driver connection (the cache's tracking)."""
+        self.own_sql_listeners = 0
+        """Loom's own ``*_cursor_execute`` listeners on the engine (write tracking)."""
         kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": pool_pre_ping}
         if self.driver_transactions:
             kwargs["isolation_level"] = "AUTOCOMMIT"
@@ -285,6 +286,19 @@ class Database:
         async with self.begin() as uow:
             assert isinstance(uow, SQLAlchemyUnitOfWork)
             yield await uow.open()
+
+    @property
+    def driver_statements(self) -> bool:
+        """Whether the repositories may run their prebuilt statements on the asyncpg
+        connection: yes, unless someone watches SQLAlchemy's statements (``echo``,
+        SQL logging, an instrumentation's ``before/after_cursor_execute`` listener),
+        who must then see every one of them go through SQLAlchemy."""
+        if not self.driver_transactions:
+            return False
+        engine = self.engine.sync_engine
+        dispatch = engine.dispatch
+        watchers = len(dispatch.before_cursor_execute) + len(dispatch.after_cursor_execute)
+        return watchers <= self.own_sql_listeners and not engine._should_log_info()
 
     def note_write(self, table: str, *, delete: bool = False) -> None:
         """Report a write that bypassed SQLAlchemy's execute path to the write sinks."""

@@ -72,5 +72,6 @@ def install_write_tracking(database: Database, sink: WriteSink) -> None:
             sink.note_write(tables, delete=delete)
 
     event.listen(database.engine.sync_engine, "before_cursor_execute", before_execute)
+    database.own_sql_listeners += 1
     # Prebuilt writes run on the asyncpg connection itself and are reported directly.
     database.write_sinks.append(sink)
