@@ -155,11 +155,13 @@ class SQLAlchemyUnitOfWork(UnitOfWork):
             else:
                 await transaction.rollback()
         finally:
-            if driver is not None and driver.is_in_transaction():
-                # COMMIT/ROLLBACK never reached the server (cancelled, connection
-                # lost): the connection must not go back to the pool mid-transaction.
-                await conn.invalidate()
-            await conn.close()
+            try:
+                if driver is not None and driver.is_in_transaction():
+                    # COMMIT/ROLLBACK never completed (cancelled, timed out, connection
+                    # lost): the connection must not go back to the pool mid-transaction.
+                    await conn.invalidate()
+            finally:
+                await conn.close()
 
 
 class Database:
