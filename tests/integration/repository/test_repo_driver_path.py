@@ -86,11 +86,10 @@ async def on_the_driver(database: Any, *verbs: str) -> AsyncIterator[list[str]]:
 
 
 def _in_transaction(uow: Any) -> bool:
+    if uow.driver is not None:  # asyncpg
+        return bool(uow.driver.is_in_transaction())
     raw = uow.connection.sync_connection.connection.dbapi_connection
-    driver = getattr(raw, "driver_connection", raw)
-    if hasattr(driver, "is_in_transaction"):
-        return bool(driver.is_in_transaction())
-    return bool(driver.in_transaction)
+    return bool(raw.driver_connection.in_transaction)  # aiosqlite
 
 
 async def _visible_elsewhere(database: Any, name: str) -> bool:
@@ -296,3 +295,19 @@ def test_only_the_stock_writes_are_single_statements(database: Any) -> None:
     assert custom.single_statement("create") is False
     assert custom.single_statement("update") is True
     assert stock.single_statement("get_by_id") is False
+
+
+async def test_a_connection_that_died_mid_unit_goes_back_to_the_pool(database: Any) -> None:
+    """asyncpg drops a connection after a fatal error; the unit must still release it
+    (invalidated), the write must not be committed, and the pool must serve again."""
+    repo = RepositorySQLAlchemy(database, DriverRow)
+    pool = database.engine.sync_engine.pool
+    with pytest.raises(Exception):  # noqa: B017 - the error depends on the backend
+        async with database.begin() as uow:
+            await repo.create({"name": "lost"})
+            if uow.driver is None:  # SQLite: no driver connection to kill
+                raise RuntimeError("abandon the unit")
+            uow.driver.terminate()
+    assert pool.checkedout() == 0
+    assert await repo.count() == 0
+    assert (await repo.create({"name": "after"})).name == "after"

@@ -21,13 +21,10 @@ table_for(RoundTripNote)
 
 
 def _in_transaction(uow: Any) -> bool:
-    conn = uow.connection
-    assert conn is not None
-    raw = conn.sync_connection.connection.dbapi_connection
-    driver = getattr(raw, "driver_connection", raw)
-    if hasattr(driver, "is_in_transaction"):  # asyncpg
-        return bool(driver.is_in_transaction())
-    return bool(driver.in_transaction)  # aiosqlite
+    if uow.driver is not None:  # asyncpg
+        return bool(uow.driver.is_in_transaction())
+    raw = uow.connection.sync_connection.connection.dbapi_connection
+    return bool(raw.driver_connection.in_transaction)  # aiosqlite
 
 
 async def test_a_read_only_unit_runs_outside_a_transaction_on_postgres(database: Any) -> None:

@@ -312,7 +312,7 @@ class RepositoryCache:
     def may_store() -> bool:
         """Whether a value just read from the database may be cached (see module doc)."""
         uow = current_unit_of_work()
-        if uow is None or getattr(uow, "connection", None) is None:
+        if uow is None or not getattr(uow, "is_open", False):
             return True
         database = getattr(uow, "database", None)
         return getattr(database, "dialect", None) == "postgresql"

@@ -10,8 +10,10 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.util import greenlet_spawn
 
 from loom.core.repository.sqlalchemy._errors import translate
 from loom.core.repository.sqlalchemy._table import metadata as default_metadata
@@ -27,11 +29,15 @@ class SQLAlchemyUnitOfWork(UnitOfWork):
     per read, no BEGIN/COMMIT). With asyncpg the transaction itself is driven on the
     driver connection (the engine's connections stay in autocommit, so SQLAlchemy
     never opens one behind Loom's back), which lets hot statements run on the driver
-    directly while SQLAlchemy statements of the same unit share its transaction.
+    directly while SQLAlchemy statements of the same unit share its transaction. The
+    pooled connection is then checked out raw and wrapped in an ``AsyncConnection``
+    only if a SQLAlchemy statement needs one (checking out through ``connect()``
+    costs about three times as much, on every request).
     """
 
     __slots__ = (
         "_autocommit",
+        "_fairy",
         "_lock",
         "_one_write",
         "_transaction",
@@ -45,6 +51,8 @@ class SQLAlchemyUnitOfWork(UnitOfWork):
         super().__init__()
         self.database = database
         self.connection: AsyncConnection | None = None
+        """The unit's SQLAlchemy connection, once a SQLAlchemy statement needed it."""
+        self._fairy: Any = None
         self._transaction: Any = None
         self._lock: asyncio.Lock | None = None
         self._autocommit = False
@@ -61,49 +69,44 @@ class SQLAlchemyUnitOfWork(UnitOfWork):
             self._lock = asyncio.Lock()
         return self._lock
 
+    @property
+    def is_open(self) -> bool:
+        """Whether the unit holds a connection."""
+        return self._fairy is not None or self.connection is not None
+
     def expect_single_statement(self) -> None:
         """The caller guarantees this unit issues at most one write statement (an
         auto-CRUD create, update or delete on a stock repository). A single statement
         is atomic on its own, so on PostgreSQL it runs in autocommit: one round trip
         instead of BEGIN, statement, COMMIT. Ignored for a unit already in use or
         joined by an outer one (an idempotent request stores its key beside it)."""
-        if self.depth == 0 and self.connection is None and self.database.autocommit_reads:
+        if self.depth == 0 and not self.is_open and self.database.autocommit_reads:
             self._one_write = True
 
-    async def _checkout(self) -> AsyncConnection:
-        conn = await self.database.connect()
-        if self.database.driver_transactions:
-            try:
-                self.driver = (await conn.get_raw_connection()).driver_connection
-            except BaseException:
-                await conn.close()
-                raise
-        self.connection = conn
+    def _sqlalchemy(self) -> AsyncConnection:
+        """The unit's connection as an ``AsyncConnection`` (asyncpg: made on demand
+        around the raw pooled connection, closed with the unit)."""
+        conn = self.connection
+        if conn is None:
+            engine = self.database.engine
+            conn = AsyncConnection(engine, Connection(engine.sync_engine, connection=self._fairy))
+            self.connection = conn
         return conn
 
     async def open(self) -> AsyncConnection:
         """The unit's connection inside its transaction (begun now if need be)."""
+        if self.database.driver_transactions:
+            await self.open_for_write()
+            return self._sqlalchemy()
         conn = self.connection
         if conn is not None and not self._autocommit:
             return conn
-        if self._wrote_alone:
-            raise RuntimeError(
-                "a unit of work declared single-statement issued a second write; "
-                "its first write is already committed"
-            )
+        if self._one_write:
+            self._one_write = False
+            self._wrote_alone = True
+            return await self.open_for_read()
+        self._refuse_second_write()
         try:
-            if self._one_write:
-                self._one_write = False
-                self._wrote_alone = True
-                return await self.open_for_read()
-            if self.database.driver_transactions:
-                if conn is None:
-                    conn = await self._checkout()
-                transaction = self.driver.transaction()
-                await transaction.start()
-                self._transaction = transaction
-                self._autocommit = False
-                return conn
             if conn is None:
                 conn = await self.database.connect()
             else:
@@ -117,23 +120,66 @@ class SQLAlchemyUnitOfWork(UnitOfWork):
         self.connection = conn
         return conn
 
+    def _refuse_second_write(self) -> None:
+        if self._wrote_alone:
+            raise RuntimeError(
+                "a unit of work declared single-statement issued a second write; "
+                "its first write is already committed"
+            )
+
+    async def open_for_write(self) -> None:
+        """asyncpg: the driver connection inside the unit's transaction (begun now if
+        need be), or in autocommit for the one write of a single-statement unit."""
+        if self._fairy is not None and not self._autocommit:
+            return
+        if self._one_write:
+            self._one_write = False
+            self._wrote_alone = True
+            await self.open_for_read_on_driver()
+            return
+        self._refuse_second_write()
+        try:
+            if self._fairy is None:
+                await self._checkout()
+            transaction = self.driver.transaction()
+            await transaction.start()
+        except Exception as exc:
+            raise translate(exc, self.database.metadata) from exc
+        self._transaction = transaction
+        self._autocommit = False
+
+    async def open_for_read_on_driver(self) -> None:
+        """asyncpg: the driver connection, in autocommit before the unit's first write."""
+        if self._fairy is not None:
+            return
+        try:
+            await self._checkout()
+        except Exception as exc:
+            raise translate(exc, self.database.metadata) from exc
+        self._autocommit = True
+
+    async def _checkout(self) -> None:
+        fairy = await self.database.raw_connect()
+        self._fairy = fairy
+        self.driver = fairy.driver_connection
+
     async def open_for_read(self) -> AsyncConnection:
         """A connection for a read: before the unit's first write, on PostgreSQL, one in
         autocommit, so a read-only request is one round trip instead of BEGIN, SELECT,
         COMMIT. Under READ COMMITTED every statement takes its own snapshot inside a
         transaction too, so what the reads see is unchanged; writes still share one
         transaction and commit or roll back together."""
+        if self.database.driver_transactions:
+            await self.open_for_read_on_driver()
+            return self._sqlalchemy()
         conn = self.connection
         if conn is not None:
             return conn
         if not self.database.autocommit_reads:
             return await self.open()
         try:
-            if self.database.driver_transactions:
-                conn = await self._checkout()
-            else:
-                conn = await self.database.connect()
-                await conn.execution_options(isolation_level="AUTOCOMMIT")
+            conn = await self.database.connect()
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
         except Exception as exc:
             raise translate(exc, self.database.metadata) from exc
         self.connection = conn
@@ -142,7 +188,8 @@ class SQLAlchemyUnitOfWork(UnitOfWork):
 
     async def _finish(self, commit: bool) -> None:
         conn, self.connection = self.connection, None
-        if conn is None:
+        fairy, self._fairy = self._fairy, None
+        if conn is None and fairy is None:
             return
         driver, self.driver = self.driver, None
         transaction, self._transaction = self._transaction, None
@@ -155,13 +202,33 @@ class SQLAlchemyUnitOfWork(UnitOfWork):
             else:
                 await transaction.rollback()
         finally:
-            try:
-                if driver is not None and driver.is_in_transaction():
-                    # COMMIT/ROLLBACK never completed (cancelled, timed out, connection
-                    # lost): the connection must not go back to the pool mid-transaction.
+            await self._release(conn, fairy, driver)
+
+    @staticmethod
+    async def _release(conn: AsyncConnection | None, fairy: Any, driver: Any) -> None:
+        """Back to the pool; invalidated instead when COMMIT/ROLLBACK never completed
+        (cancelled, timed out) or the driver dropped the connection: never pooled
+        mid-transaction, and always released."""
+        try:
+            if driver is not None and _unusable(driver):
+                if conn is not None:
                     await conn.invalidate()
-            finally:
-                await conn.close()
+                else:
+                    await greenlet_spawn(fairy.invalidate)
+        finally:
+            if conn is not None:
+                await conn.close()  # checks the wrapped raw connection in as well
+            elif fairy is not None:
+                fairy.close()  # autocommit, no SQLAlchemy transaction: nothing to await
+
+
+def _unusable(driver: Any) -> bool:
+    """An asyncpg connection that is closed or still inside a transaction (asyncpg
+    raises on ``is_in_transaction()`` once it has aborted the connection)."""
+    try:
+        return bool(driver.is_closed() or driver.is_in_transaction())
+    except Exception:
+        return True
 
 
 class Database:
@@ -259,6 +326,23 @@ class Database:
         # asyncio.timeout, not wait_for: no extra task per checkout (measurable per request).
         async with asyncio.timeout(self._connect_timeout + 5):
             return await self.engine.connect()
+
+    async def raw_connect(self) -> Any:
+        """A pooled DBAPI connection, without SQLAlchemy's ``Connection`` around it.
+
+        A failed connect raises SQLAlchemy's exception for it, as ``connect()`` does
+        (the pool alone raises the driver's), so it translates to the same 503.
+        """
+        # No asyncio timeout around it: cancelling a checkout midway loses the
+        # connection it was setting up. The pool's own timeout bounds the wait for a
+        # free connection, the driver's connect timeout a new connection's set-up.
+        dialect = self.engine.dialect
+        try:
+            return await self.engine.raw_connection()
+        except dialect.loaded_dbapi.Error as exc:
+            raise sa_exc.DBAPIError.instance(
+                None, None, exc, dialect.loaded_dbapi.Error, dialect=dialect
+            ) from exc
 
     def begin(self) -> _UnitScope:
         """One transaction for the block; nested ``begin`` calls join the outer one."""

@@ -239,7 +239,7 @@ class RepositorySQLAlchemy(Generic[M, Id]):
         status line for a delete), or ``_NOT_FAST`` when the ordinary path must run."""
         try:
             async with uow.lock:
-                await (uow.open() if op else uow.open_for_read())
+                await (uow.open_for_write() if op else uow.open_for_read_on_driver())
                 driver = uow.driver
                 if driver is None:
                     return _NOT_FAST
