@@ -131,18 +131,19 @@ class ObservabilityMiddleware:
 
         encoded = trace_id.encode("latin-1")
         out_headers = self._out_headers
+        id_headers = [(name, encoded) for name in out_headers]
         status = 500
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                sent = message.get("headers", ())
-                if any(k.lower() in out_headers for k, _ in sent):
-                    headers = [(k, v) for k, v in sent if k.lower() not in out_headers]
-                else:
-                    headers = list(sent)
-                headers.extend([(name, encoded) for name in out_headers])
+                headers = [
+                    pair
+                    for pair in message.get("headers", ())
+                    if pair[0].lower() not in out_headers
+                ]
+                headers += id_headers
                 message = {**message, "headers": headers}
             await send(message)
 

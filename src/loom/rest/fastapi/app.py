@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from loom.core.config.loader import select
 from loom.core.errors import LoomError, MethodNotAllowed, NotFound
@@ -25,7 +26,7 @@ from loom.rest.fastapi._jobs import job_routes
 from loom.rest.openapi import build_openapi
 from loom.rest.routes import CompiledRoute, compile_routes, route_sort_key
 
-__all__ = ["build_fastapi_app"]
+__all__ = ["LoomFastAPI", "build_fastapi_app"]
 
 log = logging.getLogger("loom.rest")
 
@@ -79,6 +80,19 @@ def _native_telemetry_off() -> dict[str, Any]:
 _NO_NATIVE_TELEMETRY = _native_telemetry_off()
 
 
+class LoomFastAPI(FastAPI):
+    """The application ``create_app`` returns: a FastAPI app in every respect, entered
+    without FastAPI's per-request telemetry checks (switched off, see above)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        stack = self.middleware_stack
+        if stack is not None and scope["type"] == "http" and not self.root_path:
+            scope["app"] = self  # what Starlette.__call__ does before the stack
+            await stack(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
 def build_fastapi_app(runtime: Runtime) -> FastAPI:
     cfg = runtime.config
     rest = "app.rest"
@@ -98,7 +112,7 @@ def build_fastapi_app(runtime: Runtime) -> FastAPI:
         finally:
             await runtime.shutdown()
 
-    app = FastAPI(
+    app = LoomFastAPI(
         title=title,
         version=version,
         docs_url=None,  # served by install_swagger_ui, without a CDN
