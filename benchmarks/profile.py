@@ -86,6 +86,11 @@ def main() -> int:
         action="store_false",
         help="sample waiting too (default: only while holding the GIL, i.e. CPU time)",
     )
+    parser.add_argument(
+        "--native",
+        action="store_true",
+        help="include C frames (system calls such as the socket write, C extensions)",
+    )
     ns = parser.parse_args()
     beside = Path(sys.executable).parent / "py-spy"
     pyspy = str(beside) if beside.exists() else shutil.which("py-spy")
@@ -121,6 +126,7 @@ def main() -> int:
                 "--output",
                 str(raw),
                 *(["--gil"] if ns.cpu else []),
+                *(["--native"] if ns.native else []),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
