@@ -89,7 +89,7 @@ class CommandCodec:
         self._sent: dict[tuple[str, ...], frozenset[str]] = {}
 
     def decode_json(self, raw: bytes) -> msgspec.Struct:
-        if not raw.strip():
+        if not raw or raw.isspace():
             raise ValidationError.single(None, "request body is required")
         try:
             data = _json_decoder.decode(raw)

@@ -16,7 +16,6 @@ from typing import Any
 import msgspec
 
 from loom.core.command import fields_set
-from loom.core.command._command import set_fields_set
 from loom.core.errors import FieldError, RuleViolations
 
 __all__ = ["compile_computes", "compile_rules"]
@@ -41,23 +40,18 @@ def _params(names: Sequence[str]) -> list[str]:
 def compile_computes(
     steps: Sequence[tuple[str, tuple[str, ...], tuple[str, ...], Callable[..., Any], bool]],
 ) -> tuple[Callable[[Any, dict[str, Any]], Any], bool]:
-    """``(fn(cmd, kwargs) -> new cmd, is_async)`` for ``(target, sources, params, via,
-    via_is_async)`` steps: one copy of the command (it may be the caller's object),
-    then each computed field set in place, the client's ``fields_set`` kept."""
-    namespace: dict[str, Any] = {
-        "_replace": msgspec.structs.replace,
-        "_set": msgspec.structs.force_setattr,
-        "_fields_set": fields_set,
-        "_set_fields_set": set_fields_set,
-    }
-    lines = ["sent = _fields_set(cmd)", "cmd = _replace(cmd)"]
+    """``(fn(cmd, kwargs) -> cmd, is_async)`` for ``(target, sources, params, via,
+    via_is_async)`` steps: each computed field set in place on the command, which the
+    plan owns (decoded for this call, or copied from the caller's)."""
+    namespace: dict[str, Any] = {"_set": msgspec.structs.force_setattr}
+    lines: list[str] = []
     is_async = False
     for i, (target, sources, params, fn, fn_async) in enumerate(steps):
         namespace[f"fn{i}"] = fn
         args = [f"cmd.{name}" for name in sources] + _params(params)
         lines.append(f"_set(cmd, {target!r}, {_call(f'fn{i}', args, fn_async)})")
         is_async = is_async or fn_async
-    lines += ["_set_fields_set(cmd, sent)", "return cmd"]
+    lines.append("return cmd")
     return _build("computes", lines, namespace, is_async), is_async
 
 

@@ -14,7 +14,8 @@ from typing import Any
 
 import msgspec
 
-from loom.core.command import codec_for
+from loom.core.command import codec_for, fields_set
+from loom.core.command._command import set_fields_set
 from loom.core.errors import NotFound, ValidationError
 from loom.core.model import model_info
 from loom.core.model._write import INT64_MAX, INT64_MIN
@@ -363,10 +364,17 @@ class ExecutionPlan:
     def _decode(self, payload: Any) -> Any:
         codec = self.codec
         assert codec is not None
-        if isinstance(payload, (bytes, bytearray, memoryview)):
+        if type(payload) is bytes:
+            return codec.decode_json(payload)
+        if isinstance(payload, (bytearray, memoryview)):
             return codec.decode_json(bytes(payload))
         if isinstance(payload, codec.command_type):
-            return payload
+            if not self.computes:
+                return payload
+            # The caller's object (through the invoker): computes must not change it.
+            copy = msgspec.structs.replace(payload)
+            set_fields_set(copy, fields_set(payload))
+            return copy
         if payload is None:
             payload = {}
         return codec.decode(payload)

@@ -241,3 +241,11 @@ async def test_computes_may_be_async_and_take_params() -> None:
         DiscountLine, params={"percent": "10"}, payload={"quantity": 4, "unitCents": 250}
     )
     assert out == {"total": 900}
+
+
+async def test_computes_never_change_the_callers_command() -> None:
+    runtime = memory_runtime()
+    mine = PriceLine(quantity=2, unit_cents=10, label=" a ")
+    out = await runtime.execute(PlaceLine, payload=mine)
+    assert out == {"label": "A", "total": 20, "summary": "A=20"}
+    assert (mine.label, mine.total_cents, mine.summary) == (" a ", 0, "")
