@@ -26,7 +26,7 @@ from loom.core.errors import (
 )
 from loom.core.model import model_info
 from loom.core.observability.context import current_trace_id
-from loom.core.observability.tracing import tracing_enabled, use_case_span
+from loom.core.observability.tracing import use_case_span
 from loom.rest.query import parse_list_query
 from loom.rest.routes import CompiledRoute
 
@@ -153,24 +153,21 @@ class MethodDispatcher:
                 query, profile = self._query(scope, bound)
             elif bound.expose_profile:
                 profile = self._profile(scope, bound)
+            # Inline, not a helper coroutine: this runs on every request. The span is a
+            # shared no-op unless an OpenTelemetry SDK is configured.
             metrics = self.metrics
-            if tracing_enabled():
-                result = await self._traced(bound, params, payload, query, profile)
-            elif metrics is None:
-                async with self.begin() as uow:
-                    if bound.single_write:
-                        uow.expect_single_statement()
-                    result = await bound.run(bound.instance, params, payload, query, profile)
-            else:  # inline, not a helper coroutine: this runs on every request
-                started = perf_counter()
-                try:
+            started = perf_counter()
+            try:
+                with use_case_span(bound.name):
                     async with self.begin() as uow:
                         if bound.single_write:
                             uow.expect_single_statement()
                         result = await bound.run(bound.instance, params, payload, query, profile)
-                except BaseException:
+            except BaseException:
+                if metrics is not None:
                     metrics.observe_use_case(bound.name, perf_counter() - started, True)
-                    raise
+                raise
+            if metrics is not None:
                 metrics.observe_use_case(bound.name, perf_counter() - started, False)
             body = _encoder.encode(result)
         except LoomError as exc:
@@ -188,25 +185,6 @@ class MethodDispatcher:
             }
         )
         await send({"type": "http.response.body", "body": body})
-
-    async def _traced(
-        self, bound: _Bound, params: dict[str, Any], payload: Any, query: Any, profile: Any
-    ) -> Any:
-        """The use case in its OpenTelemetry span (an SDK is configured), with its
-        latency/failure metric when metrics are on."""
-        started = perf_counter()
-        failed = True
-        try:
-            with use_case_span(bound.name):
-                async with self.begin() as uow:
-                    if bound.single_write:
-                        uow.expect_single_statement()
-                    result = await bound.run(bound.instance, params, payload, query, profile)
-            failed = False
-            return result
-        finally:
-            if self.metrics is not None:
-                self.metrics.observe_use_case(bound.name, perf_counter() - started, failed)
 
     async def _body(self, scope: Scope, receive: Receive) -> bytes:
         limit = self.max_body_size

@@ -101,11 +101,8 @@ class SQLAlchemyUnitOfWork(UnitOfWork):
         conn = self.connection
         if conn is not None and not self._autocommit:
             return conn
-        if self._one_write:
-            self._one_write = False
-            self._wrote_alone = True
+        if self._writes_alone():
             return await self.open_for_read()
-        self._refuse_second_write()
         try:
             if conn is None:
                 conn = await self.database.connect()
@@ -120,24 +117,28 @@ class SQLAlchemyUnitOfWork(UnitOfWork):
         self.connection = conn
         return conn
 
-    def _refuse_second_write(self) -> None:
+    def _writes_alone(self) -> bool:
+        """True for the one write of a single-statement unit (it runs in autocommit);
+        raises for a second write of such a unit, whose first is already committed."""
+        if self._one_write:
+            self._one_write = False
+            self._wrote_alone = True
+            return True
         if self._wrote_alone:
             raise RuntimeError(
                 "a unit of work declared single-statement issued a second write; "
                 "its first write is already committed"
             )
+        return False
 
     async def open_for_write(self) -> None:
         """asyncpg: the driver connection inside the unit's transaction (begun now if
         need be), or in autocommit for the one write of a single-statement unit."""
         if self._fairy is not None and not self._autocommit:
             return
-        if self._one_write:
-            self._one_write = False
-            self._wrote_alone = True
+        if self._writes_alone():
             await self.open_for_read_on_driver()
             return
-        self._refuse_second_write()
         try:
             if self._fairy is None:
                 await self._checkout()

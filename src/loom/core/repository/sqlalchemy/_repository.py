@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as _dt
 import decimal
 import typing
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, ClassVar, Generic, TypeVar
 
 import msgspec
@@ -60,6 +60,7 @@ _WRITE_OPS = frozenset({"create", "update", "delete"})
 
 M = TypeVar("M")
 Id = TypeVar("Id")
+T = TypeVar("T")
 
 
 def row_factory(info: ModelInfo, names: Sequence[str]) -> Callable[[Sequence[Any]], Any]:
@@ -91,22 +92,14 @@ class _Plan:
         self.count = sa.select(sa.func.count()).select_from(table)
         self.pk_type = info.pk.python_type
         self.simple_types = all(c.python_type in _DRIVER_SAFE for c in info.columns.values())
-        self._driver_get: dict[Any, str | None] = {}
-        self._driver_writes: dict[Any, tuple[str, tuple[str, ...]] | None] = {}
+        self._prebuilt = {
+            "get": self.get,
+            "create": self.insert,
+            "update": self.update,
+            "delete": self.delete,
+        }
+        self._driver_sql: dict[Any, tuple[str, tuple[str, ...]] | None] = {}
         self._select_caches: dict[Any, LRUCache[Any, Any]] = {}
-
-    def driver_get(self, dialect: Any) -> str | None:
-        """``get`` as SQL text for the asyncpg connection itself, or None when a column
-        needs SQLAlchemy's result processing (JSON, UUID, enums...)."""
-        sql = self._driver_get.get(dialect, _MISSING_SQL)
-        if sql is _MISSING_SQL:
-            sql = None
-            if self.simple_types:
-                compiled = self.get.compile(dialect=dialect)
-                if list(compiled.positiontup or ()) == ["_loom_pk"]:
-                    sql = compiled.string
-            self._driver_get[dialect] = sql
-        return sql
 
     def driver_select(self, stmt: Any, dialect: Any) -> tuple[str, list[Any]] | None:
         """``(sql, arguments)`` of a read built per request (lists, counts), for the
@@ -140,25 +133,25 @@ class _Plan:
         except (AttributeError, TypeError, KeyError, ValueError):  # pragma: no cover
             return None
 
-    def driver_write(
+    def driver_statement(
         self, kind: str, names: tuple[str, ...], dialect: Any
     ) -> tuple[str, tuple[str, ...]] | None:
-        """``(sql, parameter names in order)`` of the prebuilt INSERT/UPDATE/DELETE for
-        the asyncpg connection, compiled once per set of columns written; None when
-        SQLAlchemy must run it (column types needing conversion, Python-side defaults)."""
+        """``(sql, parameter names in order)`` of the prebuilt ``kind`` statement (get,
+        create, update, delete) for the asyncpg connection, compiled once per set of
+        columns written; None when SQLAlchemy must run it (column types needing
+        conversion, Python-side defaults)."""
         key = (kind, names, dialect)
-        found = self._driver_writes.get(key, _MISSING_SQL)
+        found = self._driver_sql.get(key, _MISSING_SQL)
         if found is not _MISSING_SQL:
             return found
         found = None
         if self.simple_types:
-            stmt = {"create": self.insert, "update": self.update, "delete": self.delete}[kind]
-            compiled = stmt.compile(dialect=dialect, column_keys=list(names))
+            compiled = self._prebuilt[kind].compile(dialect=dialect, column_keys=list(names))
             order = tuple(compiled.positiontup or ())
             if set(order) <= {*names, "_loom_pk"}:
                 found = (compiled.string, order)
-        if len(self._driver_writes) < _MAX_DRIVER_STATEMENTS:
-            self._driver_writes[key] = found
+        if len(self._driver_sql) < _MAX_DRIVER_STATEMENTS:
+            self._driver_sql[key] = found
         return found
 
 
@@ -224,35 +217,28 @@ class RepositorySQLAlchemy(Generic[M, Id]):
     def table(self) -> sa.Table:
         return self._plan.table
 
-    async def _on_driver(
-        self,
-        uow: SQLAlchemyUnitOfWork,
-        op: str,
-        sql: str,
-        args: Sequence[Any],
-        values: Any = None,
-        method: str = "fetchrow",
-    ) -> Any:
-        """``sql`` on the unit's asyncpg connection, skipping SQLAlchemy's execute path
-        (most of the CPU of a simple statement). ``op`` is ``""`` for a read (in
-        autocommit before the unit's first write) or the write's name. The row (the
-        status line for a delete), or ``_NOT_FAST`` when the ordinary path must run."""
+    async def _guarded(self, op: str, values: Any, work: Awaitable[T]) -> T:
+        """``work`` (one statement) in its span, driver errors as framework errors."""
         try:
-            async with uow.lock:
-                await (uow.open_for_write() if op else uow.open_for_read_on_driver())
-                driver = uow.driver
-                if driver is None:
-                    return _NOT_FAST
-                run = driver.execute if op == "delete" else getattr(driver, method)
-                if tracing_enabled():
-                    with repository_span(self.info.table, op or "read"):
-                        return await run(sql, *args)
-                return await run(sql, *args)
+            if tracing_enabled():
+                with repository_span(self.info.table, op or "read"):
+                    return await work
+            return await work
         except Exception as exc:
             translated = self._translated(exc, op, values)
             if translated is exc:
                 raise
             raise translated from exc
+
+    async def _on_driver(
+        self, uow: SQLAlchemyUnitOfWork, op: str, sql: str, args: Sequence[Any], method: str
+    ) -> Any:
+        """``sql`` on the unit's asyncpg connection, skipping SQLAlchemy's execute path
+        (most of the CPU of a simple statement). ``op`` is ``""`` for a read (in
+        autocommit before the unit's first write) or the write's name."""
+        async with uow.lock:
+            await (uow.open_for_write() if op else uow.open_for_read_on_driver())
+            return await getattr(uow.driver, method)(sql, *args)
 
     def _active_unit(self) -> SQLAlchemyUnitOfWork | None:
         uow = current_unit_of_work()
@@ -263,11 +249,16 @@ class RepositorySQLAlchemy(Generic[M, Id]):
     async def _get_row_on_driver(self, key: Any) -> Any:
         """The row by primary key from asyncpg when a unit of work is active and the
         model's types need no conversion; else ``_NOT_FAST``."""
-        uow = self._active_unit()
-        sql = self._plan.driver_get(self.database.engine.dialect) if uow is not None else None
-        if sql is None:
+        database = self.database
+        uow = self._active_unit() if database.driver_statements else None
+        if uow is None:
             return _NOT_FAST
-        return await self._on_driver(uow, "", sql, (key,))  # type: ignore[arg-type]
+        compiled = self._plan.driver_statement("get", (), database.engine.dialect)
+        if compiled is None:
+            return _NOT_FAST
+        return await self._guarded(
+            "", None, self._on_driver(uow, "", compiled[0], (key,), "fetchrow")
+        )
 
     async def _fetch(self, stmt: Any, method: str = "fetch") -> Any:
         """A read built per request: on the asyncpg connection when it can run there
@@ -280,11 +271,9 @@ class RepositorySQLAlchemy(Generic[M, Id]):
                 uow = self._active_unit()
                 if uow is None:  # a read of its own, as the SQLAlchemy path would do
                     async with database.begin() as own:
-                        result = await self._on_driver(own, "", *prepared, method=method)
-                else:
-                    result = await self._on_driver(uow, "", *prepared, method=method)
-                if result is not _NOT_FAST:
-                    return result
+                        work = self._on_driver(own, "", *prepared, method)
+                        return await self._guarded("", None, work)
+                return await self._guarded("", None, self._on_driver(uow, "", *prepared, method))
         result = await self._run(stmt)
         return result.scalar_one() if method == "fetchval" else result.all()
 
@@ -292,9 +281,12 @@ class RepositorySQLAlchemy(Generic[M, Id]):
         """The prebuilt ``kind`` statement (create, update, delete) on the driver, in the
         active unit's transaction, or alone in autocommit when the unit declared a
         single statement or there is no unit; ``_NOT_FAST`` when SQLAlchemy must run it
-        (column types needing conversion)."""
+        (someone watches the SQL, column types needing conversion). The RETURNING row,
+        or the status line for a delete."""
         database = self.database
-        compiled = self._plan.driver_write(kind, tuple(values), database.engine.dialect)
+        if not database.driver_statements:
+            return _NOT_FAST
+        compiled = self._plan.driver_statement(kind, tuple(values), database.engine.dialect)
         if compiled is None:
             return _NOT_FAST
         uow = self._active_unit()
@@ -304,8 +296,10 @@ class RepositorySQLAlchemy(Generic[M, Id]):
                 own.expect_single_statement()
                 return await self._write_on_driver(kind, values)
         sql, order = compiled
-        result = await self._on_driver(uow, kind, sql, [values[n] for n in order], values)
-        if database.write_sinks and result is not _NOT_FAST:
+        method = "execute" if kind == "delete" else "fetchrow"
+        args = [values[n] for n in order]
+        result = await self._guarded(kind, values, self._on_driver(uow, kind, sql, args, method))
+        if database.write_sinks:
             database.note_write(self.info.table, delete=kind == "delete")
         return result
 
@@ -317,16 +311,7 @@ class RepositorySQLAlchemy(Generic[M, Id]):
             return await conn.execute(stmt, params)
 
     async def _run(self, stmt: Any, params: Any = None, op: str = "") -> sa.CursorResult[Any]:
-        try:
-            if tracing_enabled():
-                with repository_span(self.info.table, op or "read"):
-                    return await self._execute(stmt, params, op)
-            return await self._execute(stmt, params, op)
-        except Exception as exc:
-            translated = self._translated(exc, op, params)
-            if translated is exc:
-                raise
-            raise translated from exc
+        return await self._guarded(op, params, self._execute(stmt, params, op))
 
     def _translated(self, exc: Exception, op: str, params: Any = None) -> BaseException:
         """The framework error for a driver error (``exc`` itself when it is a bug)."""
@@ -362,19 +347,17 @@ class RepositorySQLAlchemy(Generic[M, Id]):
 
     async def create(self, data: msgspec.Struct | Mapping[str, Any]) -> M:
         values = prepare_create(self.info, data)
-        if self.database.driver_statements:
-            row = await self._write_on_driver("create", values)
-            if row is not _NOT_FAST:
-                return self._plan.make(row)
-        result = await self._run(self._plan.insert, values, "create")
-        return self._plan.make(result.one())
+        row = await self._write_on_driver("create", values)
+        if row is _NOT_FAST:
+            row = (await self._run(self._plan.insert, values, "create")).one()
+        return self._plan.make(row)
 
     async def get_by_id(self, id: Id, profile: str = "default") -> M | None:
         key = coerce_id(self.info, id)
         if key is MISSING:
             self._check_profile(profile)
             return None
-        row = await self._get_row_on_driver(key) if self.database.driver_statements else _NOT_FAST
+        row = await self._get_row_on_driver(key)
         if row is _NOT_FAST:
             row = (await self._run(self._plan.get, {"_loom_pk": key})).first()
         if row is None:
@@ -393,11 +376,7 @@ class RepositorySQLAlchemy(Generic[M, Id]):
         if not values:
             return await self.get_by_id(key)
         values["_loom_pk"] = key
-        row = (
-            await self._write_on_driver("update", values)
-            if self.database.driver_statements
-            else _NOT_FAST
-        )
+        row = await self._write_on_driver("update", values)
         if row is _NOT_FAST:
             row = (await self._run(self._plan.update, values, "update")).first()
         return self._plan.make(row) if row is not None else None
@@ -407,10 +386,9 @@ class RepositorySQLAlchemy(Generic[M, Id]):
         if key is MISSING:
             return False
         params = {"_loom_pk": key}
-        if self.database.driver_statements:
-            status = await self._write_on_driver("delete", params)
-            if status is not _NOT_FAST:
-                return status.rpartition(" ")[2] not in ("", "0")  # "DELETE <count>"
+        status = await self._write_on_driver("delete", params)
+        if status is not _NOT_FAST:
+            return status.rpartition(" ")[2] not in ("", "0")  # "DELETE <count>"
         result = await self._run(self._plan.delete, params, "delete")
         return bool(result.rowcount)
 
