@@ -4,11 +4,12 @@
 
 Under load, uvicorn's own work (socket reads and writes, HTTP parsing) is the same for
 every app and often half of the worker's CPU, which compresses the ratios the load
-test reports. This calls each app's ASGI callable in a loop, one request at a time, on
-the ping and pricing routes (no database statement), and prints microseconds per
-request: the framework's own cost. Each app runs in its own process with the
-environment the load test gives it; the benchmark database is seeded first because the
-apps connect at start-up.
+test reports. This calls each app's ASGI callable in a loop, one request at a time,
+and prints the process CPU time (``time.process_time``) per request: the framework's
+own cost, plus the driver's for the routes that reach PostgreSQL (get by id, an offset
+page of a filtered list, a cursor page; PostgreSQL's own CPU is not counted). Each app
+runs in its own process with the environment the load test gives it; the benchmark
+database is seeded first because the apps connect at start-up.
 """
 
 from __future__ import annotations
@@ -17,27 +18,37 @@ import argparse
 import asyncio
 import importlib
 import json
+import random
 import subprocess
 import sys
 import time
 from typing import Any
 
 from benchmarks.run import APPS, ROOT, child_env
-from benchmarks.scenarios import PRICING_BODY
+from benchmarks.scenarios import ARCHIVED_PAGES, PRICING_BODY
 from benchmarks.seed import prepare_template, reset_bench_db
+from benchmarks.settings import FULL
 
 ROUTES = {
     "ping": ("GET", "/health/ping", b""),
     "pricing": ("POST", "/records/pricing-preview", json.dumps(PRICING_BODY).encode()),
+    "get": ("GET", "/records/@ID@", b""),
+    "offset": ("GET", "/records?pagination=offset&limit=20&page=@PAGE@&status__eq=archived", b""),
+    "cursor": ("GET", "/records?pagination=cursor&limit=20&after=@AFTER@", b""),
 }
+_NO_DB = {"ping", "pricing"}
+# Routes that reach PostgreSQL run fewer requests: their wall time is mostly waiting.
+DB_SHARE = 10
 
 
-async def _measure(app: Any, method: str, path: str, body: bytes, requests: int) -> float:
+async def _measure(app: Any, method: str, target: str, body: bytes, requests: int) -> float:
     headers = [(b"host", b"bench"), (b"user-agent", b"inprocess")]
     if body:
         headers += [(b"content-type", b"application/json")]
         headers += [(b"content-length", str(len(body)).encode())]
     status: list[int] = []
+    answer: list[bytes] = []
+    rng = random.Random(7)
 
     async def receive() -> dict[str, Any]:
         return {"type": "http.request", "body": body, "more_body": False}
@@ -45,8 +56,13 @@ async def _measure(app: Any, method: str, path: str, body: bytes, requests: int)
     async def send(message: dict[str, Any]) -> None:
         if message["type"] == "http.response.start":
             status.append(message["status"])
+        elif message["type"] == "http.response.body":
+            answer.append(message.get("body", b""))
 
-    def scope() -> dict[str, Any]:
+    def scope(full: str) -> dict[str, Any]:
+        full = full.replace("@ID@", str(rng.randint(1, FULL.records)))
+        full = full.replace("@PAGE@", str(rng.randint(1, ARCHIVED_PAGES)))
+        path, _, query = full.partition("?")
         return {
             "type": "http",
             "asgi": {"version": "3.0"},
@@ -55,7 +71,7 @@ async def _measure(app: Any, method: str, path: str, body: bytes, requests: int)
             "scheme": "http",
             "path": path,
             "raw_path": path.encode(),
-            "query_string": b"",
+            "query_string": query.encode(),
             "root_path": "",
             "headers": list(headers),
             "client": ("127.0.0.1", 50000),
@@ -63,15 +79,18 @@ async def _measure(app: Any, method: str, path: str, body: bytes, requests: int)
             "state": {},
         }
 
-    for _ in range(requests // 10):  # warm-up
-        await app(scope(), receive, send)
+    if "@AFTER@" in target:  # the second page needs the first page's cursor
+        await app(scope(target.replace("&after=@AFTER@", "")), receive, send)
+        target = target.replace("@AFTER@", json.loads(b"".join(answer))["next_cursor"])
+    for _ in range(max(1, requests // 10)):  # warm-up
+        await app(scope(target), receive, send)
     status.clear()
-    started = time.perf_counter()
+    started = time.process_time()
     for _ in range(requests):
-        await app(scope(), receive, send)
-    elapsed = time.perf_counter() - started
+        await app(scope(target), receive, send)
+    elapsed = time.process_time() - started
     if set(status) != {200}:
-        raise SystemExit(f"{method} {path} answered {sorted(set(status))}")
+        raise SystemExit(f"{method} {target} answered {sorted(set(status))}")
     return elapsed / requests * 1e6
 
 
@@ -94,7 +113,9 @@ async def _one(factory: str, requests: int) -> dict[str, float]:
     await started.wait()
     try:
         return {
-            route: await _measure(app, method, path, body, requests)
+            route: await _measure(
+                app, method, path, body, requests if route in _NO_DB else requests // DB_SHARE
+            )
             for route, (method, path, body) in ROUTES.items()
         }
     finally:
@@ -120,7 +141,7 @@ def main() -> int:
     asyncio.run(prepare_template())
     asyncio.run(reset_bench_db())
     wanted = ns.apps.split(",")
-    print(f"{'app':28} {'ping':>10} {'pricing':>10}   (us per request, in-process)")
+    print(f"{'app':28}" + "".join(f"{r:>10}" for r in ROUTES) + "   (CPU us per request)")
     for app in (a for a in APPS if a.name in wanted):
         command = [sys.executable, "-m", "benchmarks.inprocess", "--one", app.factory]
         out = subprocess.run(
@@ -132,7 +153,7 @@ def main() -> int:
             check=True,
         )
         figures = json.loads(out.stdout.strip().splitlines()[-1])
-        print(f"{app.label:28} {figures['ping']:>10.1f} {figures['pricing']:>10.1f}")
+        print(f"{app.label:28}" + "".join(f"{figures[r]:>10.1f}" for r in ROUTES))
     return 0
 
 

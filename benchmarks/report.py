@@ -8,6 +8,7 @@ import os
 import platform
 import statistics
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,19 @@ def _ratio(summary: dict[str, Any], app: str, scenario: str) -> float | None:
     return float(mine["rps"]) / float(base["rps"])
 
 
+def _pair_table(
+    results: dict[str, Any], title: str, cell: Callable[[dict[str, Any]], str | None]
+) -> list[str]:
+    """A scenario-by-app table whose cells ``cell`` renders from each summary entry."""
+    apps: dict[str, str] = results["apps"]
+    lines = ["", title, "", "| scenario | " + " | ".join(apps.values()) + " |"]
+    lines.append("|---|" + "---:|" * len(apps))
+    for name, meta in results["scenarios"].items():
+        cells = [cell(results["summary"].get(app, {}).get(name, {})) or "n/a" for app in apps]
+        lines.append(f"| {meta['title']} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def markdown_table(results: dict[str, Any]) -> str:
     summary = results["summary"]
     apps: dict[str, str] = results["apps"]
@@ -83,21 +97,21 @@ def markdown_table(results: dict[str, Any]) -> str:
                 text += f" (x{ratio:.2f}{mark})"
             cells.append(text)
         lines.append(f"| {meta['title']} | " + " | ".join(cells) + f" | ≥{meta['target']:g}x |")
-    lines += [
-        "",
+    lines += _pair_table(
+        results,
         "Latency p50 / p99, ms:",
-        "",
-        "| scenario | " + " | ".join(apps.values()) + " |",
-        "|---|" + "---:|" * len(apps),
-    ]
-    for name, meta in results["scenarios"].items():
-        cells = []
-        for app in apps:
-            entry = summary.get(app, {}).get(name, {})
-            cells.append(
-                f"{entry['p50_ms']:.2f} / {entry['p99_ms']:.2f}" if "rps" in entry else "n/a"
-            )
-        lines.append(f"| {meta['title']} | " + " | ".join(cells) + " |")
+        lambda e: f"{e['p50_ms']:.2f} / {e['p99_ms']:.2f}" if "rps" in e else None,
+    )
+    if any("app_cpu_us" in e for scenarios in summary.values() for e in scenarios.values()):
+        lines += _pair_table(
+            results,
+            "CPU per request, microseconds: the app's process / PostgreSQL (all its "
+            "processes). The app, PostgreSQL and the load driver share the cores, so "
+            "the smaller the sum, the more requests fit in a second:",
+            lambda e: (
+                f"{e['app_cpu_us']:,.0f} / {e['db_cpu_us']:,.0f}" if "app_cpu_us" in e else None
+            ),
+        )
     reasons = {
         (app, entry["na"])
         for app, scenarios in summary.items()

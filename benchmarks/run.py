@@ -29,6 +29,7 @@ from typing import Any
 import httpx
 
 from benchmarks import driver, report
+from benchmarks.cpu import cpu_per_request
 from benchmarks.scenarios import CURSOR_FIRST_PAGE, SCENARIOS, Scenario
 from benchmarks.seed import prepare_template, reset_bench_db, vacuum
 from benchmarks.settings import DEFAULT_URL, POOL_SIZE
@@ -248,6 +249,16 @@ def measure(
     return driver.run_python(base, load, seconds, args.connections)
 
 
+def measure_app(server: Server, load: driver.Load, args: argparse.Namespace) -> dict[str, Any]:
+    """Warm up, then measure: the driver's figures plus the CPU per request of the
+    app's process and of PostgreSQL."""
+    measure(server.base, load, args.warmup, args)
+    result: dict[str, Any] = {}
+    with cpu_per_request(server.proc.pid, result):
+        result.update(measure(server.base, load, args.duration, args).as_dict())
+    return result
+
+
 def run_app(
     app: AppSpec, scenarios: list[Scenario], args: argparse.Namespace
 ) -> dict[str, dict[str, Any]]:
@@ -270,9 +281,7 @@ def run_app(
             if problem:
                 out[scenario.name] = {"na": problem}
             else:
-                load = scenario.load(after)
-                measure(server.base, load, args.warmup, args)
-                out[scenario.name] = measure(server.base, load, args.duration, args).as_dict()
+                out[scenario.name] = measure_app(server, scenario.load(after), args)
             _print_result(app, scenario, out[scenario.name])
         return out
     finally:
@@ -303,9 +312,12 @@ def _print_result(app: AppSpec, scenario: Scenario, result: dict[str, Any]) -> N
     if "na" in result:
         print(f"    {app.name:<12} {scenario.name:<12} n/a: {result['na']}", flush=True)
         return
+    cpu = ""
+    if "app_cpu_us" in result:
+        cpu = f"  CPU/req app {result['app_cpu_us']:.0f} us, db {result['db_cpu_us']:.0f} us"
     print(
         f"    {app.name:<12} {scenario.name:<12} {result['rps']:>9.1f} req/s  "
-        f"p50 {result['p50_ms']:.2f} ms  p99 {result['p99_ms']:.2f} ms"
+        f"p50 {result['p50_ms']:.2f} ms  p99 {result['p99_ms']:.2f} ms{cpu}"
         + (f"  errors {result['errors']}" if result["errors"] else ""),
         flush=True,
     )
@@ -358,9 +370,7 @@ def run_interleaved(
                     if isinstance(load, str):
                         result: dict[str, Any] = {"na": load}
                     else:
-                        base = servers[app.name].base
-                        measure(base, load, args.warmup, args)
-                        result = measure(base, load, args.duration, args).as_dict()
+                        result = measure_app(servers[app.name], load, args)
                     this[app.name][scenario.name] = result
                     if number == 1 or "na" not in result:
                         _print_result(app, scenario, result)
@@ -432,6 +442,11 @@ def aggregate(rounds: list[dict[str, dict[str, dict[str, Any]]]]) -> dict[str, A
                 "p50_ms": round(statistics.median(r["p50_ms"] for r in ok), 3),
                 "p99_ms": round(statistics.median(r["p99_ms"] for r in ok), 3),
                 "errors": sum(r["errors"] for r in ok),
+                **{
+                    key: round(statistics.median(r[key] for r in ok), 1)
+                    for key in ("app_cpu_us", "db_cpu_us")
+                    if all(key in r for r in ok)
+                },
                 "rounds": rates,
             }
     return summary

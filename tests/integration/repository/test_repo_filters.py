@@ -87,6 +87,8 @@ def f(field: str, op: FilterOp | str, value: Any = None) -> FilterSpec:
         (f("email", "eq", "u002@example.com"), ["alan"]),
         (f("createdAt", FilterOp.GT, "2000-01-01T00:00:00Z"), [n for n, *_ in sorted(ROWS)]),
         (f("createdAt", FilterOp.LT, dt.datetime(2000, 1, 1, tzinfo=dt.UTC)), []),
+        # A naive datetime is read as UTC, on the driver path as through SQLAlchemy.
+        (f("createdAt", FilterOp.GT, dt.datetime(2000, 1, 1)), [n for n, *_ in sorted(ROWS)]),
     ],
     ids=lambda s: (
         f"{s.field}-{getattr(s.op, 'value', s.op)}-{s.value}"[:40]

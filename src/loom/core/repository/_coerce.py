@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as _dt
 import math
 import typing
 from typing import Any
@@ -45,6 +46,9 @@ def coerce_value(col: ColumnInfo, value: Any, field: str) -> Any:
         and not INT64_MIN <= converted <= INT64_MAX
     ):
         raise ValidationError.single(field, "integer out of range")
+    if type(converted) is _dt.datetime and converted.tzinfo is None:
+        # Stored datetimes are UTC; a naive one is read as UTC, as the columns do.
+        return converted.replace(tzinfo=_dt.UTC)
     if type(converted) is float and not math.isfinite(converted):
         # "nan" / "inf" parse as floats but order differently on every database.
         raise ValidationError.single(field, "expected a finite number")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,23 +14,100 @@ from loom.core.repository._listing import SortColumn, sort_columns
 from loom.core.repository.abc.query import (
     FilterGroup,
     FilterOp,
-    FilterSpec,
     SortSpec,
 )
 
-__all__ = ["SortKey", "compile_filters", "keyset_predicate", "resolve_sort"]
+__all__ = [
+    "SortKey",
+    "build_where",
+    "compile_filters",
+    "filter_shape",
+    "keyset_predicate",
+    "resolve_sort",
+]
 
 
-def _compile_spec(info: ModelInfo, table: sa.Table, spec: FilterSpec) -> sa.ColumnElement[bool]:
-    spec = normalise_spec(spec)
-    col = resolve_column(info, spec.field, purpose="filter")
-    column = table.c[col.name]
-    value = coerce_filter_value(col, spec)
-    op = spec.op
+# A filter's shape: everything about it that changes its SQL (column, operator, the
+# number of values of an ``in``, NULL tests), but not the values themselves. Lists
+# with the same shape share one statement built with bind parameters, compiled once.
+_ONE = 1  # one bound value
+_NULL = "null"  # ``= NULL`` / ``!= NULL`` asked for: IS [NOT] NULL, no value
+
+
+def filter_shape(info: ModelInfo, group: FilterGroup | None) -> tuple[Any, list[Any]]:
+    """``(shape, values)`` of a filter group: the shape is hashable and names the
+    statement; ``values`` are the coerced values in the order :func:`build_where`
+    binds them. Unknown fields, operators and values that do not fit raise the same
+    422s as before any statement exists."""
+    values: list[Any] = []
+    return (_group_shape(info, group, values) if group is not None else None), values
+
+
+def _group_shape(info: ModelInfo, group: FilterGroup, values: list[Any]) -> Any:
+    specs = []
+    for spec in group.filters:
+        spec = normalise_spec(spec)
+        col = resolve_column(info, spec.field, purpose="filter")
+        value = coerce_filter_value(col, spec)
+        op = spec.op
+        if op is FilterOp.IS_NULL:
+            arity: Any = bool(value)
+        elif op is FilterOp.IN:
+            arity = len(value)
+            values.extend(value)
+        elif value is None and op in (FilterOp.EQ, FilterOp.NE):
+            arity = _NULL
+        else:
+            arity = _ONE
+            values.append(value)
+        specs.append((col.name, op, arity))
+    subgroups = tuple(_group_shape(info, sub, values) for sub in group.groups)
+    return ("OR" if group.logic.upper() == "OR" else "AND", tuple(specs), subgroups)
+
+
+Bind = Callable[[int, "sa.Column[Any]"], Any]
+
+
+def build_where(table: sa.Table, shape: Any, bind: Bind) -> sa.ColumnElement[bool] | None:
+    """The WHERE clause of a filter shape; ``bind(i, column)`` gives the expression
+    for the i-th value (a named parameter for a cached statement, a literal for a
+    one-off one)."""
+    if shape is None:
+        return None
+    counter = iter(range(1 << 30))
+    return _build_group(table, shape, lambda column: bind(next(counter), column))
+
+
+def _build_group(
+    table: sa.Table, shape: Any, take: Callable[[sa.Column[Any]], Any]
+) -> sa.ColumnElement[bool] | None:
+    logic, specs, subgroups = shape
+    parts = [_condition(table.c[name], op, arity, take) for name, op, arity in specs]
+    for sub in subgroups:
+        compiled = _build_group(table, sub, take)
+        if compiled is not None:
+            parts.append(compiled)
+    if not parts:
+        return None
+    if len(parts) == 1:
+        return parts[0]
+    return sa.or_(*parts) if logic == "OR" else sa.and_(*parts)
+
+
+def _condition(
+    column: sa.Column[Any], op: FilterOp, arity: Any, take: Callable[[sa.Column[Any]], Any]
+) -> sa.ColumnElement[bool]:
+    if op is FilterOp.IS_NULL:
+        return column.is_(None) if arity else column.is_not(None)
+    if op is FilterOp.IN:
+        return column.in_([take(column) for _ in range(arity)]) if arity else sa.false()
+    if arity == _NULL:
+        return column.is_(None) if op is FilterOp.EQ else column.is_not(None)
+    value = take(column)
     if op is FilterOp.EQ:
-        return column.is_(None) if value is None else column == value
+        return column == value
     if op is FilterOp.NE:
-        return column.is_not(None) if value is None else column != value
+        return column != value
     if op is FilterOp.GT:
         return column > value
     if op is FilterOp.GTE:
@@ -38,34 +116,21 @@ def _compile_spec(info: ModelInfo, table: sa.Table, spec: FilterSpec) -> sa.Colu
         return column < value
     if op is FilterOp.LTE:
         return column <= value
-    if op is FilterOp.IN:
-        return column.in_(value) if value else sa.false()
     # ``%`` and ``_`` are wildcards and a backslash escapes them, on every backend
     # (PostgreSQL's default; SQLite needs the ESCAPE clause).
     if op is FilterOp.LIKE:
         return column.like(value, escape="\\")
     if op is FilterOp.ILIKE:
         return column.ilike(value, escape="\\")
-    if op is FilterOp.IS_NULL:
-        return column.is_(None) if value else column.is_not(None)
-    raise ValidationError.single(spec.field, f"unsupported operator {op!r}")
+    raise ValidationError.single(column.name, f"unsupported operator {op!r}")  # pragma: no cover
 
 
 def compile_filters(
     info: ModelInfo, table: sa.Table, group: FilterGroup | None
 ) -> sa.ColumnElement[bool] | None:
-    if group is None:
-        return None
-    parts: list[sa.ColumnElement[bool]] = [_compile_spec(info, table, f) for f in group.filters]
-    for sub in group.groups:
-        compiled = compile_filters(info, table, sub)
-        if compiled is not None:
-            parts.append(compiled)
-    if not parts:
-        return None
-    if len(parts) == 1:
-        return parts[0]
-    return sa.or_(*parts) if group.logic.upper() == "OR" else sa.and_(*parts)
+    """The WHERE clause of ``group`` with its values inlined as bound literals."""
+    shape, values = filter_shape(info, group)
+    return build_where(table, shape, lambda i, column: sa.literal(values[i], column.type))
 
 
 class SortKey:

@@ -1,0 +1,190 @@
+"""Statements built once with named bind parameters, and their SQL for asyncpg.
+
+A list request used to build its SELECT per call (one expression per filter, the
+sort keys, a cache key walk over the whole tree): most of the CPU a filtered list
+costs outside the database. Here a statement is built once per *shape* (which
+columns are filtered with which operators, the sort order, NULL tests, the number
+of values of an ``in``); a request with the same shape only binds its values.
+
+SQLAlchemy runs a :class:`Prepared` like any statement (``execute(stmt, params)``);
+on asyncpg it is compiled once per dialect to ``$n`` SQL whose arguments come from
+the same parameter dict, so both paths read the values from one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, NamedTuple
+
+import sqlalchemy as sa
+from sqlalchemy.util import LRUCache
+
+from loom.core.repository.sqlalchemy._query import SortKey, build_where, keyset_predicate
+
+__all__ = ["DriverSQL", "Prepared", "Shapes", "driver_sql", "filter_params"]
+
+LIMIT = "_loom_limit"
+OFFSET = "_loom_offset"
+_FILTER_NAMES = [f"f{i}" for i in range(64)]
+
+
+class DriverSQL(NamedTuple):
+    """A statement compiled for asyncpg: ``$n`` SQL and where each argument comes from."""
+
+    sql: str
+    order: tuple[str, ...]
+    constants: dict[str, Any]
+    """Values the statement carries itself (e.g. the ``1`` of a NULL-ordering flag)."""
+    processors: tuple[Callable[[Any], Any] | None, ...] | None
+    """Per argument, the column type's bind processor (e.g. naive datetimes read as
+    UTC), applied as SQLAlchemy would; None when no argument has one."""
+
+    def arguments(self, values: Mapping[str, Any]) -> list[Any]:
+        merged = {**self.constants, **values} if self.constants else values
+        args = [merged[name] for name in self.order]
+        if self.processors is not None:
+            args = [
+                value if process is None or value is None else process(value)
+                for process, value in zip(self.processors, args, strict=True)
+            ]
+        return args
+
+
+def driver_sql(
+    statement: Any, dialect: Any, column_keys: Sequence[str] | None = None
+) -> DriverSQL | None:
+    """``statement`` compiled for the asyncpg connection, or None when only
+    SQLAlchemy can run it (expanding or literal-rendered parameters)."""
+    compiled = statement.compile(
+        dialect=dialect, column_keys=list(column_keys) if column_keys is not None else None
+    )
+    if compiled.post_compile_params or compiled.literal_execute_params:
+        return None
+    order = tuple(compiled.positiontup or ())
+    found = compiled._bind_processors
+    processors = tuple(found.get(name) for name in order)
+    if any(isinstance(process, tuple) for process in processors):
+        return None  # tuple-typed parameters: SQLAlchemy's business
+    constants = {
+        name: bind.effective_value for name, bind in compiled.binds.items() if not bind.required
+    }
+    has_processors = any(process is not None for process in processors)
+    return DriverSQL(compiled.string, order, constants, processors if has_processors else None)
+
+
+class Prepared:
+    """A statement whose request values are named bind parameters, built once."""
+
+    __slots__ = ("_driver", "statement")
+
+    def __init__(self, statement: Any) -> None:
+        self.statement = statement
+        self._driver: dict[Any, DriverSQL | None] = {}
+
+    def driver(self, dialect: Any) -> DriverSQL | None:
+        try:
+            return self._driver[dialect]
+        except KeyError:
+            found = self._driver[dialect] = driver_sql(self.statement, dialect)
+            return found
+
+
+def filter_params(values: list[Any]) -> dict[str, Any]:
+    """The parameter dict of a filter shape's values (``f0``, ``f1``, ...)."""
+    names = _FILTER_NAMES
+    if len(values) > len(names):
+        names.extend(f"f{i}" for i in range(len(names), len(values)))
+    return {names[i]: value for i, value in enumerate(values)}
+
+
+def _filter_bind(i: int, column: sa.Column[Any]) -> Any:
+    return sa.bindparam(f"f{i}", type_=column.type)
+
+
+def _keyset_bind(i: int, column: Any) -> Any:
+    return sa.bindparam(f"k{i}", type_=column.type)
+
+
+class Shapes:
+    """A model's list statements by shape, kept in an LRU (a shape's cost is one
+    build and one compile; the number of shapes a client can ask for is unbounded)."""
+
+    def __init__(
+        self, table: sa.Table, columns: list[sa.Column[Any]], count: Any, size: int
+    ) -> None:
+        self.table = table
+        self.columns = columns
+        self.count_base = count
+        self._cache: LRUCache[Any, Prepared] = LRUCache(size)
+
+    def _get(self, key: Any, build: Callable[[], Any]) -> Prepared:
+        found = self._cache.get(key)
+        if found is None:
+            found = self._cache[key] = Prepared(build())
+        return found
+
+    def count(self, shape: Any) -> Prepared:
+        """``SELECT count(*)`` of the rows matching the filter shape."""
+
+        def build() -> Any:
+            where = build_where(self.table, shape, _filter_bind)
+            return self.count_base if where is None else self.count_base.where(where)
+
+        return self._get(("count", shape), build)
+
+    def page(self, shape: Any, sort: SortKeys) -> Prepared:
+        """An offset page (its total comes from :meth:`count`, when the page does
+        not tell it)."""
+
+        def build() -> Any:
+            stmt = sa.select(*self.columns)
+            where = build_where(self.table, shape, _filter_bind)
+            if where is not None:
+                stmt = stmt.where(where)
+            stmt = stmt.order_by(*sort.order)
+            return stmt.limit(sa.bindparam(LIMIT, type_=sa.Integer())).offset(
+                sa.bindparam(OFFSET, type_=sa.Integer())
+            )
+
+        return self._get(("page", shape, sort.shape), build)
+
+    def cursor_page(self, shape: Any, sort: SortKeys, nulls: tuple[bool, ...] | None) -> Prepared:
+        """A keyset page: rows after the cursor's sort-key values (``k0``, ``k1``, ...;
+        ``nulls`` says which of them are NULL, which changes the predicate), or the
+        first page when ``nulls`` is None."""
+
+        def build() -> Any:
+            conditions = []
+            where = build_where(self.table, shape, _filter_bind)
+            if where is not None:
+                conditions.append(where)
+            if nulls is not None:
+                binds = [
+                    None if null else _keyset_bind(i, key.column)
+                    for i, (key, null) in enumerate(zip(sort.keys, nulls, strict=True))
+                ]
+                conditions.append(keyset_predicate(sort.keys, binds))
+            stmt = sa.select(*self.columns)
+            if conditions:
+                stmt = stmt.where(*conditions)
+            return stmt.order_by(*sort.order).limit(sa.bindparam(LIMIT, type_=sa.Integer()))
+
+        return self._get(("cursor", shape, sort.shape, nulls), build)
+
+
+class SortKeys(NamedTuple):
+    """A resolved sort order: its keys, ORDER BY clauses and hashable shape."""
+
+    keys: list[SortKey]
+    order: list[Any]
+    shape: tuple[tuple[str, bool], ...]
+
+    @classmethod
+    def of(cls, keys: list[SortKey]) -> SortKeys:
+        order = [part for key in keys for part in key.order_by()]
+        return cls(keys, order, tuple((key.col.name, key.desc) for key in keys))
+
+
+def keyset_params(values: list[Any]) -> dict[str, Any]:
+    """The parameter dict of a cursor's non-NULL sort-key values (``k0``, ...)."""
+    return {f"k{i}": value for i, value in enumerate(values) if value is not None}
