@@ -6,10 +6,11 @@ Under load, uvicorn's own work (socket reads and writes, HTTP parsing) is the sa
 every app and often half of the worker's CPU, which compresses the ratios the load
 test reports. This calls each app's ASGI callable in a loop, one request at a time,
 and prints the process CPU time (``time.process_time``) per request: the framework's
-own cost, plus the driver's for the routes that reach PostgreSQL (get by id, an offset
-page of a filtered list, a cursor page; PostgreSQL's own CPU is not counted). Each app
-runs in its own process with the environment the load test gives it; the benchmark
-database is seeded first because the apps connect at start-up.
+own cost, plus the driver's for the routes that reach PostgreSQL (get by id with and
+without details, an offset page of a filtered list, a cursor page; PostgreSQL's own
+CPU is not counted). Each app runs in its own process with the environment the load
+test gives it; the benchmark database is seeded first because the apps connect at
+start-up.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ ROUTES = {
     "ping": ("GET", "/health/ping", b""),
     "pricing": ("POST", "/records/pricing-preview", json.dumps(PRICING_BODY).encode()),
     "get": ("GET", "/records/@ID@", b""),
+    "details": ("GET", "/records/@ID@?profile=with_details", b""),
     "offset": ("GET", "/records?pagination=offset&limit=20&page=@PAGE@&status__eq=archived", b""),
     "cursor": ("GET", "/records?pagination=cursor&limit=20&after=@AFTER@", b""),
 }

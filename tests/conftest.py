@@ -321,3 +321,36 @@ async def database(
 def redis_url() -> str:
     require_service(redis_available(), redis_problem() or "")
     return f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}"
+
+
+@asynccontextmanager
+async def on_the_driver(database: Any, *verbs: str) -> AsyncIterator[list[str]]:
+    """The statements starting with one of ``verbs`` run on the asyncpg connection
+    itself (asyncpg's query logger; SQLAlchemy's statements run as prepared
+    statements, which it does not log). Always empty on SQLite."""
+    seen: list[str] = []
+
+    def log(record: Any) -> None:
+        if record.query.lstrip().upper().startswith(verbs):
+            seen.append(record.query)
+
+    def checkout(dbapi_connection: Any, *_: Any) -> None:
+        dbapi_connection.driver_connection.add_query_logger(log)
+
+    def checkin(dbapi_connection: Any, *_: Any) -> None:
+        if dbapi_connection is not None:
+            dbapi_connection.driver_connection.remove_query_logger(log)
+
+    from sqlalchemy import event
+
+    pool = database.engine.sync_engine.pool
+    if database.dialect == "postgresql":
+        event.listen(pool, "checkout", checkout)
+        event.listen(pool, "checkin", checkin)
+    try:
+        yield seen
+        await asyncio.sleep(0)  # asyncpg calls its query loggers on the next loop turn
+    finally:
+        if database.dialect == "postgresql":
+            event.remove(pool, "checkout", checkout)
+            event.remove(pool, "checkin", checkin)

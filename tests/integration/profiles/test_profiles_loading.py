@@ -10,6 +10,7 @@ import msgspec
 import pytest
 from profile_models import PrfAddress, PrfInvoice, PrfItem, PrfOrder, PrfUser
 from sqlalchemy import event
+from tests.conftest import on_the_driver
 
 from loom.core.errors import ValidationError
 from loom.core.repository.abc.query import PageResult, PaginationMode, QuerySpec, SortSpec
@@ -193,6 +194,29 @@ async def test_one_query_per_relation_and_projection_per_page(
         assert (loaded.address is not None) == bool(i % 2)
         assert loaded.items_count == i % 3 == len(loaded.items)
         assert loaded.skus == [f"s{i}-{j}" for j in range(i % 3)]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+async def test_on_postgresql_each_batch_is_one_array_statement_on_the_driver(
+    repos: dict[type, Any], database: Any
+) -> None:
+    """The page's keys travel as one array (``= ANY($1)``): the same statement for any
+    page size, run on the asyncpg connection like the repository's own reads."""
+    assert database.driver_statements  # nothing watches SQLAlchemy's statements here
+    users = [await repos[PrfUser].create({"full_name": f"u{i}"}) for i in range(3)]
+    address = await repos[PrfAddress].create({"user_id": users[0].id, "city": "Oslo"})
+    for i in range(9):
+        order = await repos[PrfOrder].create({"user_id": users[i % 3].id, "address_id": address.id})
+        await repos[PrfItem].create({"order_id": order.id, "sku": f"s{i}"})
+    for limit in (2, 9):
+        query = QuerySpec(limit=limit, sort=(SortSpec(field="id"),))
+        async with on_the_driver(database, "SELECT") as statements:
+            page = await repos[PrfOrder].list_with_query(query, profile="with_details")
+        assert [o.user.full_name for o in page.items] == [f"u{i % 3}" for i in range(limit)]
+        assert [o.skus for o in page.items] == [[f"s{i}"] for i in range(limit)]
+        loads = [s for s in statements if "= ANY" in s]
+        assert len(loads) == len(PrfOrder.__loom_info__.relations) == 4
 
 
 async def test_summary_profile_costs_one_extra_query(repos: dict[type, Any], database: Any) -> None:

@@ -5,16 +5,14 @@ SQLAlchemy path gives and fail the same way."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import decimal
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import msgspec
 import pytest
 import sqlalchemy as sa
+from tests.conftest import on_the_driver
 
 from loom.core.errors import Conflict
 from loom.core.model import BaseModel, ColumnField
@@ -52,37 +50,6 @@ table_for(DriverRow)
 table_for(DriverJsonRow)
 
 WRITES = ("INSERT", "UPDATE", "DELETE")
-
-
-@asynccontextmanager
-async def on_the_driver(database: Any, *verbs: str) -> AsyncIterator[list[str]]:
-    """The statements starting with one of ``verbs`` run on the asyncpg connection
-    itself (asyncpg's query logger; SQLAlchemy's statements run as prepared
-    statements, which it does not log). Always empty on SQLite."""
-    seen: list[str] = []
-
-    def log(record: Any) -> None:
-        if record.query.lstrip().upper().startswith(verbs):
-            seen.append(record.query)
-
-    def checkout(dbapi_connection: Any, *_: Any) -> None:
-        dbapi_connection.driver_connection.add_query_logger(log)
-
-    def checkin(dbapi_connection: Any, *_: Any) -> None:
-        if dbapi_connection is not None:
-            dbapi_connection.driver_connection.remove_query_logger(log)
-
-    pool = database.engine.sync_engine.pool
-    if database.dialect == "postgresql":
-        sa.event.listen(pool, "checkout", checkout)
-        sa.event.listen(pool, "checkin", checkin)
-    try:
-        yield seen
-        await asyncio.sleep(0)  # asyncpg calls its query loggers on the next loop turn
-    finally:
-        if database.dialect == "postgresql":
-            sa.event.remove(pool, "checkout", checkout)
-            sa.event.remove(pool, "checkin", checkin)
 
 
 def _in_transaction(uow: Any) -> bool:

@@ -5,22 +5,26 @@ exactly one statement, whatever the page size (no N+1): the keys of the whole pa
 into one ``IN`` list, and the rows that come back are distributed to their parents in
 Python. Rows with nothing related get ``None`` (a single relation), ``[]`` (a list),
 ``0`` (a count) or ``False`` (an existence test). Statements are built once per model
-and profile, with an expanding bind parameter, so SQLAlchemy's compiled cache hits.
+and profile: on PostgreSQL the keys are one array parameter (``= ANY($1)``), so the
+statement is the same for any page and runs on the asyncpg connection like the
+repository's own reads; elsewhere an expanding ``IN`` parameter.
 """
 
 from __future__ import annotations
 
 import typing
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import msgspec
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from loom.core.model._info import _strip_optional
 from loom.core.naming import to_camel
 from loom.core.projection import ProjectionLink, RelationLink, profile_plan
 from loom.core.projection.loaders import CountLoader, ExistsLoader, JoinFieldsLoader
+from loom.core.repository.sqlalchemy._statements import Prepared
 
 __all__ = ["SQLProfileLoader", "default_profile_loader"]
 
@@ -44,7 +48,9 @@ def _keys(items: Sequence[Any], column: str) -> list[Any]:
     return list(seen)
 
 
-def _in_keys(column: Any) -> Any:
+def _in_keys(column: Any, dialect: str) -> Any:
+    if dialect == "postgresql":
+        return column == sa.any_(sa.bindparam(_KEYS, type_=postgresql.ARRAY(column.type)))
     return column.in_(sa.bindparam(_KEYS, expanding=True))
 
 
@@ -65,7 +71,7 @@ class SQLProfileLoader:
     """
 
     def __init__(self) -> None:
-        self._statements: dict[tuple[str, str], Any] = {}
+        self._statements: dict[tuple[str, str, str], Prepared] = {}
 
     async def load(self, repo: Any, items: list[Any], profile: str) -> list[Any]:
         """``items`` with the profile's relations and projections set (new structs)."""
@@ -95,12 +101,17 @@ class SQLProfileLoader:
 
     # -- statements -------------------------------------------------------------------
 
-    def _statement(self, repo: Any, name: str, build: Any) -> Any:
-        key = (repo.info.table, name)
-        stmt = self._statements.get(key)
-        if stmt is None:
-            stmt = self._statements[key] = build()
-        return stmt
+    async def _rows(
+        self, repo: Any, target: Any, name: str, build: Callable[[str], Any], keys: list[Any]
+    ) -> Any:
+        """The rows of the statement ``build(dialect)`` for the page's ``keys``, built
+        once per model, name and dialect."""
+        dialect = repo.database.dialect
+        key = (repo.info.table, name, dialect)
+        prepared = self._statements.get(key)
+        if prepared is None:
+            prepared = self._statements[key] = Prepared(build(dialect))
+        return await repo._fetch(prepared, {_KEYS: keys}, plain=target.simple_types)
 
     # -- relations --------------------------------------------------------------------
 
@@ -112,12 +123,11 @@ class SQLProfileLoader:
         target = _target_plan(link.target)
         remote = link.remote_column
 
-        def build() -> Any:
+        def build(dialect: str) -> Any:
             col = target.table.c[remote]
-            return target.select.where(_in_keys(col)).order_by(target.pk)
+            return target.select.where(_in_keys(col, dialect)).order_by(target.pk)
 
-        stmt = self._statement(repo, f"rel:{link.field.name}", build)
-        rows = (await repo._run(stmt, {_KEYS: keys})).all()
+        rows = await self._rows(repo, target, f"rel:{link.field.name}", build, keys)
         make = target.make
         grouped: dict[Any, Any] = {}
         for row in rows:
@@ -165,39 +175,36 @@ class SQLProfileLoader:
     async def _count(self, repo: Any, link: ProjectionLink, keys: list[Any]) -> dict[Any, int]:
         target = _target_plan(link.target)
 
-        def build() -> Any:
+        def build(dialect: str) -> Any:
             col = target.table.c[link.remote_column]
-            return sa.select(col, sa.func.count()).where(_in_keys(col)).group_by(col)
+            return sa.select(col, sa.func.count()).where(_in_keys(col, dialect)).group_by(col)
 
-        stmt = self._statement(repo, f"count:{link.field.name}", build)
-        rows = (await repo._run(stmt, {_KEYS: keys})).all()
+        rows = await self._rows(repo, target, f"count:{link.field.name}", build, keys)
         return {row[0]: int(row[1]) for row in rows}
 
     async def _exists(self, repo: Any, link: ProjectionLink, keys: list[Any]) -> set[Any]:
         target = _target_plan(link.target)
 
-        def build() -> Any:
+        def build(dialect: str) -> Any:
             col = target.table.c[link.remote_column]
-            return sa.select(col).where(_in_keys(col)).distinct()
+            return sa.select(col).where(_in_keys(col, dialect)).distinct()
 
-        stmt = self._statement(repo, f"exists:{link.field.name}", build)
-        rows = (await repo._run(stmt, {_KEYS: keys})).all()
+        rows = await self._rows(repo, target, f"exists:{link.field.name}", build, keys)
         return {row[0] for row in rows}
 
     async def _join(self, repo: Any, link: ProjectionLink, keys: list[Any]) -> dict[Any, list[Any]]:
         target = _target_plan(link.target)
         names, convert = _join_converter(link)
 
-        def build() -> Any:
+        def build(dialect: str) -> Any:
             col = target.table.c[link.remote_column]
             return (
                 sa.select(col, *(target.table.c[n] for n in names))
-                .where(_in_keys(col))
+                .where(_in_keys(col, dialect))
                 .order_by(col, target.pk)
             )
 
-        stmt = self._statement(repo, f"join:{link.field.name}", build)
-        rows = (await repo._run(stmt, {_KEYS: keys})).all()
+        rows = await self._rows(repo, target, f"join:{link.field.name}", build, keys)
         groups: dict[Any, list[Any]] = {}
         for row in rows:
             groups.setdefault(row[0], []).append(convert(tuple(row[1:])))

@@ -261,13 +261,20 @@ class RepositorySQLAlchemy(Generic[M, Id]):
         )
 
     async def _fetch(
-        self, prepared: Prepared, params: dict[str, Any], method: str = "fetch"
+        self,
+        prepared: Prepared,
+        params: dict[str, Any],
+        method: str = "fetch",
+        plain: bool | None = None,
     ) -> Any:
         """A prepared read: on the asyncpg connection when it can run there (``fetch``:
         the rows; ``fetch_planned``: the rows, planned for these values; ``fetchval``:
-        the first column of the first row), else through SQLAlchemy."""
+        the first column of the first row), else through SQLAlchemy. ``plain``: the
+        rows' columns need no conversion (default: this model's do not)."""
         database = self.database
-        if database.driver_statements and (method == "fetchval" or self._plan.simple_types):
+        if plain is None:
+            plain = method == "fetchval" or self._plan.simple_types
+        if database.driver_statements and plain:
             compiled = prepared.driver(database.engine.dialect)
             if compiled is not None:
                 args = compiled.arguments(params)
