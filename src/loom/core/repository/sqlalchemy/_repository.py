@@ -1,8 +1,9 @@
 """``RepositorySQLAlchemy``: CRUD and list queries on SQLAlchemy Core.
 
-Statements for the common operations are built once per model and reused (so
-SQLAlchemy's compiled cache always hits), and rows become model structs through a
-generated constructor: no ORM identity map, no intermediate dicts.
+Statements are built once and reused: CRUD per model, lists per query shape
+(``_statements.py``), so a request only binds its values; on asyncpg they run on the
+driver connection, compiled once. Rows become model structs through a generated
+constructor: no ORM identity map, no intermediate dicts.
 """
 
 from __future__ import annotations
