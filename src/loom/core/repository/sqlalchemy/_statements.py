@@ -21,7 +21,17 @@ from sqlalchemy.util import LRUCache
 
 from loom.core.repository.sqlalchemy._query import SortKey, build_where, keyset_predicate
 
-__all__ = ["DriverSQL", "Prepared", "Shapes", "driver_sql", "filter_params"]
+__all__ = [
+    "LIMIT",
+    "OFFSET",
+    "DriverSQL",
+    "Prepared",
+    "Shapes",
+    "SortKeys",
+    "driver_sql",
+    "filter_params",
+    "keyset_params",
+]
 
 LIMIT = "_loom_limit"
 OFFSET = "_loom_offset"
@@ -97,12 +107,30 @@ def filter_params(values: list[Any]) -> dict[str, Any]:
     return {names[i]: value for i, value in enumerate(values)}
 
 
+def keyset_params(values: list[Any]) -> dict[str, Any]:
+    """The parameter dict of a cursor's non-NULL sort-key values (``k0``, ...)."""
+    return {f"k{i}": value for i, value in enumerate(values) if value is not None}
+
+
 def _filter_bind(i: int, column: sa.Column[Any]) -> Any:
     return sa.bindparam(f"f{i}", type_=column.type)
 
 
 def _keyset_bind(i: int, column: Any) -> Any:
     return sa.bindparam(f"k{i}", type_=column.type)
+
+
+class SortKeys(NamedTuple):
+    """A resolved sort order: its keys, ORDER BY clauses and hashable shape."""
+
+    keys: list[SortKey]
+    order: list[Any]
+    shape: tuple[tuple[str, bool], ...]
+
+    @classmethod
+    def of(cls, keys: list[SortKey]) -> SortKeys:
+        order = [part for key in keys for part in key.order_by()]
+        return cls(keys, order, tuple((key.col.name, key.desc) for key in keys))
 
 
 class Shapes:
@@ -170,21 +198,3 @@ class Shapes:
             return stmt.order_by(*sort.order).limit(sa.bindparam(LIMIT, type_=sa.Integer()))
 
         return self._get(("cursor", shape, sort.shape, nulls), build)
-
-
-class SortKeys(NamedTuple):
-    """A resolved sort order: its keys, ORDER BY clauses and hashable shape."""
-
-    keys: list[SortKey]
-    order: list[Any]
-    shape: tuple[tuple[str, bool], ...]
-
-    @classmethod
-    def of(cls, keys: list[SortKey]) -> SortKeys:
-        order = [part for key in keys for part in key.order_by()]
-        return cls(keys, order, tuple((key.col.name, key.desc) for key in keys))
-
-
-def keyset_params(values: list[Any]) -> dict[str, Any]:
-    """The parameter dict of a cursor's non-NULL sort-key values (``k0``, ...)."""
-    return {f"k{i}": value for i, value in enumerate(values) if value is not None}
