@@ -151,6 +151,16 @@ def _request_bytes(host: str, load: Load, rng: random.Random) -> bytes:
     return (head + "\r\n").encode() + body
 
 
+async def _read_chunks(reader: asyncio.StreamReader) -> None:
+    """Skip a chunked body: size lines, chunks, then the empty trailer."""
+    while True:
+        size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
+        if size == 0:
+            await reader.readuntil(b"\r\n")
+            return
+        await reader.readexactly(size + 2)
+
+
 async def _connection(
     host: str, port: int, load: Load, deadline: float, latencies: list[float], errors: list[int]
 ) -> None:
@@ -163,10 +173,16 @@ async def _connection(
             head = await reader.readuntil(b"\r\n\r\n")
             status = int(head[9:12])
             length = 0
+            chunked = False
             for line in head.split(b"\r\n"):
-                if line[:15].lower() == b"content-length:":
+                lowered = line.lower()
+                if lowered.startswith(b"content-length:"):
                     length = int(line[15:])
-            if length:
+                elif lowered.startswith(b"transfer-encoding:") and b"chunked" in lowered:
+                    chunked = True
+            if chunked:
+                await _read_chunks(reader)
+            elif length:
                 await reader.readexactly(length)
             latencies.append(time.perf_counter() - started)
             if status >= 400:

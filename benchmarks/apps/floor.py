@@ -151,7 +151,8 @@ class Floor:
         except HttpError as exc:
             status, payload = exc.status, {"status": exc.status, "detail": exc.detail}
         data = ENCODE(payload)
-        await send({"type": "http.response.start", "status": status, "headers": JSON_HEADERS})
+        headers = [*JSON_HEADERS, (b"content-length", b"%d" % len(data))]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": data})
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
