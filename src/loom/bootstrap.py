@@ -20,6 +20,7 @@ from loom.core.job.store import JobStore, MemoryJobStore
 from loom.core.model import model_info
 from loom.core.repository.registry import registered_repositories
 from loom.core.repository.sqlalchemy import Database, RepositorySQLAlchemy, table_for
+from loom.core.repository.sqlalchemy._database import PLAN_LISTS
 from loom.core.repository.sqlalchemy._jobs import SQLAlchemyJobStore
 from loom.core.runtime import Components, Runtime
 
@@ -37,6 +38,11 @@ def load(*config_paths: str | Path | Any) -> Any:
 
 def database_from_config(cfg: Any) -> Database:
     url = select(cfg, "database.url") or DEFAULT_DATABASE_URL
+    plan_lists = str(select(cfg, "database.plan_lists", "values"))
+    if plan_lists not in PLAN_LISTS:
+        allowed = ", ".join(PLAN_LISTS)
+        message = f"expected one of {allowed}, got {plan_lists!r}"
+        raise config_error(cfg, "database.plan_lists", message)
     try:
         return Database(
             str(url),
@@ -47,6 +53,7 @@ def database_from_config(cfg: Any) -> Database:
             pool_timeout=float(select(cfg, "database.pool_timeout", 10.0)),
             connect_timeout=float(select(cfg, "database.connect_timeout", 5.0)),
             statement_timeout_ms=select(cfg, "database.statement_timeout_ms"),
+            plan_lists=plan_lists,
         )
     except Exception as exc:
         raise config_error(cfg, "database.url", f"cannot use {str(url)!r}: {exc}") from None

@@ -10,6 +10,8 @@ import pytest
 from repo_support import ItrItem, ItrUser, user_data
 
 from conftest import RepoFactory
+from loom.bootstrap import database_from_config
+from loom.core.config.loader import ConfigError
 from loom.core.repository.abc.query import (
     CursorResult,
     FilterGroup,
@@ -20,6 +22,7 @@ from loom.core.repository.abc.query import (
     QuerySpec,
     SortSpec,
 )
+from loom.core.repository.sqlalchemy import Database, RepositorySQLAlchemy
 from loom.core.uow import current_unit_of_work
 
 AGES = [30, 25, None, 41, 30, None, 25, 25]
@@ -126,6 +129,19 @@ async def test_cursor_pages_after_null_and_non_null_sort_values(repo_factory: Re
         assert got == (numbers + nulls if direction == "ASC" else nulls + numbers[::-1])
 
 
+async def _cached_list_statements(repo: Any) -> list[str]:
+    """The list statements PostgreSQL keeps prepared on the unit's connection after
+    a filtered list, a third page and a first page ran seven times each."""
+    async with repo.database.begin():
+        for _ in range(7):
+            await repo.list_with_query(where(FilterSpec(field="age", value=25), limit=2))
+            await repo.list_with_query(QuerySpec(limit=2, page=3))
+            await repo.list_with_query(QuerySpec(limit=2, page=1))
+        driver = current_unit_of_work().driver  # type: ignore[attr-defined]
+        rows = await driver.fetch("SELECT statement FROM pg_prepared_statements")
+    return [row["statement"] for row in rows if "FROM itr_users" in row["statement"]]
+
+
 @pytest.mark.postgres
 @pytest.mark.parametrize("repo_factory", ["postgres"], indirect=True)
 async def test_filtered_and_later_pages_are_planned_for_their_values(
@@ -139,21 +155,31 @@ async def test_filtered_and_later_pages_are_planned_for_their_values(
     async with repo_factory.batch():
         for n, age in enumerate(AGES, start=1):
             await repo.create(user_data(n, fullName=f"u{n}", age=age))
-    database = repo_factory.database
-    assert database.driver_statements  # nothing watches SQLAlchemy's statements here
-    async with database.begin():
-        for _ in range(7):
-            await repo.list_with_query(where(FilterSpec(field="age", value=25), limit=2))
-            await repo.list_with_query(QuerySpec(limit=2, page=3))
-            await repo.list_with_query(QuerySpec(limit=2, page=1))
-        driver = current_unit_of_work().driver  # type: ignore[attr-defined]
-        cached = [
-            row["statement"]
-            for row in await driver.fetch("SELECT statement FROM pg_prepared_statements")
-            if "FROM itr_users" in row["statement"]
-        ]
+    assert repo_factory.database.driver_statements  # nothing watches SQLAlchemy's SQL here
+    cached = await _cached_list_statements(repo)
     # The unfiltered first page and the count of the full pages are cached; the
     # filtered page and the third page are not.
     assert not [s for s in cached if "WHERE" in s and "LIMIT" in s]
     assert len([s for s in cached if "LIMIT" in s]) == 1
     assert any("count(" in s for s in cached)
+
+
+@pytest.mark.postgres
+async def test_plan_lists_cached_keeps_every_list_prepared(
+    db_url_factory: Any, database_factory: Any
+) -> None:
+    async with database_factory(db_url_factory("postgres"), plan_lists="cached") as database:
+        repo = RepositorySQLAlchemy(database, ItrUser)
+        async with database.begin():
+            for n, age in enumerate(AGES, start=1):
+                await repo.create(user_data(n, fullName=f"u{n}", age=age))
+        cached = await _cached_list_statements(repo)
+    assert len([s for s in cached if "WHERE" in s and "LIMIT" in s]) == 1
+    assert len([s for s in cached if "LIMIT" in s]) == 2  # the filtered page, the rest
+
+
+def test_plan_lists_accepts_values_or_cached_only() -> None:
+    with pytest.raises(ConfigError, match=r"database\.plan_lists.*values, cached"):
+        database_from_config({"database": {"plan_lists": "sometimes"}})
+    with pytest.raises(ValueError, match="plan_lists"):
+        Database("sqlite+aiosqlite://", plan_lists="never")

@@ -232,6 +232,10 @@ def _unusable(driver: Any) -> bool:
         return True
 
 
+PLAN_LISTS = ("values", "cached")
+"""``database.plan_lists``: how PostgreSQL plans list statements (see ``Database``)."""
+
+
 class Database:
     """An async engine configured the way Loom needs on each backend.
 
@@ -251,8 +255,12 @@ class Database:
         pool_timeout: float = 10.0,
         connect_timeout: float = 5.0,
         statement_timeout_ms: int | None = None,
+        plan_lists: str = "values",
         metadata: sa.MetaData | None = None,
     ) -> None:
+        if plan_lists not in PLAN_LISTS:
+            allowed = ", ".join(PLAN_LISTS)
+            raise ValueError(f"plan_lists must be one of {allowed}, not {plan_lists!r}")
         self.url = make_url(url)
         self.metadata = metadata if metadata is not None else default_metadata
         self.dialect = self.url.get_backend_name()
@@ -262,6 +270,10 @@ class Database:
         self.driver_transactions = self.autocommit_reads and self.url.get_driver_name() == "asyncpg"
         """asyncpg: connections live in autocommit and units of work run BEGIN/COMMIT on
         the driver connection, where the repositories' prebuilt statements run too."""
+        self.plan_lists_for_values = plan_lists == "values"
+        """PostgreSQL plans a filtered list, or an offset page past the first, for its
+        values (an unnamed statement, one more round trip) instead of reusing a generic
+        plan; ``"cached"`` keeps every list a cached prepared statement."""
         self.write_sinks: list[Any] = []
         """Told of every write made on the driver connection (the cache's tracking)."""
         self.own_sql_listeners = 0

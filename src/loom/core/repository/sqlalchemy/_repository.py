@@ -446,8 +446,9 @@ class RepositorySQLAlchemy(Generic[M, Id]):
         page, offset = check_page(query, limit)
         params[LIMIT] = limit
         params[OFFSET] = offset
-        # Filtered or past the first page: planned for its values (see _on_driver).
-        method = "fetch_planned" if offset or shape is not None else "fetch"
+        # Filtered or past the first page: planned for its values (_fetch_planned).
+        planned = (offset or shape is not None) and self.database.plan_lists_for_values
+        method = "fetch_planned" if planned else "fetch"
         rows = await self._fetch(plan.shapes.page(shape, sort), params, method)
         if len(rows) < limit and (rows or not offset):
             total_count = offset + len(rows)  # the last page tells the total itself
@@ -487,7 +488,8 @@ class RepositorySQLAlchemy(Generic[M, Id]):
             nulls = tuple(value is None for value in after)
             params.update(keyset_params(after))
         params[LIMIT] = limit + 1
-        method = "fetch_planned" if shape is not None else "fetch"
+        planned = shape is not None and self.database.plan_lists_for_values
+        method = "fetch_planned" if planned else "fetch"
         rows = await self._fetch(plan.shapes.cursor_page(shape, sort, nulls), params, method)
         has_next = len(rows) > limit
         rows = rows[:limit]
