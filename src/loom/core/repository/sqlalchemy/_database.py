@@ -271,9 +271,9 @@ class Database:
         """asyncpg: connections live in autocommit and units of work run BEGIN/COMMIT on
         the driver connection, where the repositories' prebuilt statements run too."""
         self.plan_lists_for_values = plan_lists == "values"
-        """PostgreSQL plans a filtered list, or an offset page past the first, for its
-        values (an unnamed statement, one more round trip) instead of reusing a generic
-        plan; ``"cached"`` keeps every list a cached prepared statement."""
+        """PostgreSQL plans a filtered list for its values (an unnamed statement, one
+        more round trip) instead of reusing a generic plan; ``"cached"`` keeps every
+        list a cached prepared statement."""
         self.write_sinks: list[Any] = []
         """Told of every write made on the driver connection (the cache's tracking)."""
         self.own_sql_listeners = 0

@@ -446,8 +446,8 @@ class RepositorySQLAlchemy(Generic[M, Id]):
         page, offset = check_page(query, limit)
         params[LIMIT] = limit
         params[OFFSET] = offset
-        # Filtered or past the first page: planned for its values (_fetch_planned).
-        planned = (offset or shape is not None) and self.database.plan_lists_for_values
+        # Filtered: planned for its values (_fetch_planned).
+        planned = shape is not None and self.database.plan_lists_for_values
         method = "fetch_planned" if planned else "fetch"
         rows = await self._fetch(plan.shapes.page(shape, sort), params, method)
         if len(rows) < limit and (rows or not offset):
