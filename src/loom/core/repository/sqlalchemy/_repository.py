@@ -154,9 +154,11 @@ async def _fetch_planned(driver: Any, sql: str, args: Sequence[Any]) -> Any:
     these values. A cached statement gets a generic plan after five runs, blind to a
     filter's selectivity and to the OFFSET (it assumes 10% of the rows): on a
     filtered or paged list that costs more than the extra round trip this takes."""
-    loggers = getattr(driver, "_query_loggers", None)
-    if loggers:  # asyncpg's query loggers see every statement, this one too
-        with driver._time_and_log(sql, args, None):
+    log = getattr(driver, "_time_and_log", None)
+    if log is not None and getattr(driver, "_query_loggers", None):
+        # asyncpg's query loggers see every statement, this one too (asyncpg logs
+        # only the statements it prepares itself).
+        with log(sql, args, None):
             return await (await driver.prepare(sql, name="")).fetch(*args)
     return await (await driver.prepare(sql, name="")).fetch(*args)
 

@@ -71,7 +71,10 @@ def driver_sql(
     if compiled.post_compile_params or compiled.literal_execute_params:
         return None
     order = tuple(compiled.positiontup or ())
-    found = compiled._bind_processors
+    try:  # private API: without it, SQLAlchemy runs the statement itself
+        found = compiled._bind_processors
+    except AttributeError:  # pragma: no cover - a future SQLAlchemy
+        return None
     processors = tuple(found.get(name) for name in order)
     if any(isinstance(process, tuple) for process in processors):
         return None  # tuple-typed parameters: SQLAlchemy's business
