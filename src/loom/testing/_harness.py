@@ -65,11 +65,17 @@ class UseCaseHarness:
     ) -> None:
         fakes = dict(repositories or {})
 
+        def related(model: type) -> Any:
+            # A profile may reach a model no use case named: give it a repository too.
+            if model not in self.runtime.components.models:
+                self.runtime.register_model(model)
+            return self.runtime.repo_for(model)
+
         def factory(model: type, container: Container) -> Any:
             fake = fakes.get(model)
-            return (
-                fake if fake is not None else InMemoryRepository(model, cursor_secret=cursor_secret)
-            )
+            if fake is not None:
+                return fake
+            return InMemoryRepository(model, cursor_secret=cursor_secret, related=related)
 
         self.runtime: Runtime = _HarnessRuntime(
             config=config or {}, components=Components(), repository_factory=factory

@@ -24,6 +24,7 @@ import msgspec
 from loom.core.errors import Conflict
 from loom.core.model import ModelInfo, model_info
 from loom.core.model._write import prepare_create, prepare_patch
+from loom.core.projection.loading import ProfileLoader
 from loom.core.repository._coerce import (
     coerce_filter_value,
     coerce_value,
@@ -95,12 +96,32 @@ def _compare(op: FilterOp, left: Any, right: Any) -> bool:
     return bool(left <= right)
 
 
+class MemoryProfileLoader(ProfileLoader):
+    """Read profiles over in-memory repositories: the related rows come from the
+    related model's repository (``list_by``), distributed like the SQL adapter's."""
+
+    def __init__(self, related: Callable[[type], Any]) -> None:
+        self._related = related
+
+    async def related(self, repo: Any, target: Any, column: str, keys: list[Any]) -> list[Any]:
+        return list(await self._related(target.model).list_by(column, keys))
+
+
 class InMemoryRepository(Generic[M]):
     """Rows of ``model`` kept in a dict; the same contract as ``RepositorySQLAlchemy``."""
 
     default_cursor_secret = "loom-default-cursor-secret"
 
-    def __init__(self, model: type[M], *, cursor_secret: str | None = None) -> None:
+    def __init__(
+        self,
+        model: type[M],
+        *,
+        cursor_secret: str | None = None,
+        related: Callable[[type], Any] | None = None,
+    ) -> None:
+        """``related(Model)`` gives the repository of a related model (anything with
+        ``list_by``, e.g. another ``InMemoryRepository``): with it, reads load their
+        profile's relations and projections as the SQL repository does."""
         self.model = model
         self.info: ModelInfo = model_info(model)
         self._rows: dict[Any, Row] = {}
@@ -110,7 +131,7 @@ class InMemoryRepository(Generic[M]):
         self._unique = [
             c.name for c in self.info.columns.values() if c.decl.unique or c.decl.primary_key
         ]
-        self.profile_loader: Any = None
+        self.profile_loader: Any = MemoryProfileLoader(related) if related is not None else None
 
     # -- helpers ----------------------------------------------------------------------
 

@@ -1,0 +1,206 @@
+"""Loading a read profile for a page of rows, whatever stores them.
+
+For a page, each relation or projection of the profile costs one batched fetch of
+the related rows (the keys of the whole page at once, never one per row), and the
+rows that come back are distributed to their parents here. Rows with nothing
+related get ``None`` (a single relation), ``[]`` (a list), ``0`` (a count) or
+``False`` (an existence test). Counts, existence tests and joined columns over rows
+a one-to-many relation of the same profile already loaded are derived from them.
+
+A repository adapter subclasses :class:`ProfileLoader` and says how to fetch the
+related rows (:meth:`ProfileLoader.related`); it may also answer counts, existence
+tests and joined columns itself (the SQL adapter aggregates in the database).
+"""
+
+from __future__ import annotations
+
+import typing
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import msgspec
+
+from loom.core.model._info import _strip_optional
+from loom.core.naming import to_camel
+from loom.core.projection import ProjectionLink, RelationLink, profile_plan
+from loom.core.projection.loaders import CountLoader, ExistsLoader, JoinFieldsLoader
+
+__all__ = ["ProfileLoader", "join_converter", "page_keys"]
+
+
+def page_keys(items: Sequence[Any], column: str) -> list[Any]:
+    """The distinct non-null values of ``column`` over the page, in first-seen order."""
+    seen: dict[Any, None] = {}
+    for item in items:
+        value = getattr(item, column)
+        if value is not None:
+            seen.setdefault(value, None)
+    return list(seen)
+
+
+def _element_type(link: ProjectionLink) -> Any:
+    inner, _ = _strip_optional(link.field.annotation)
+    if link.many:
+        args = [a for a in typing.get_args(inner) if a is not Ellipsis]
+        return args[0] if args else Any
+    return inner
+
+
+def join_converter(link: ProjectionLink) -> tuple[list[str], Callable[[tuple[Any, ...]], Any]]:
+    """The target columns a ``JoinFieldsLoader`` reads and ``values -> field value``."""
+    loader: JoinFieldsLoader = link.loader
+    assert link.target is not None
+    columns = loader.value_columns
+    single = isinstance(columns, str)
+    wanted: tuple[str, ...] = (columns,) if isinstance(columns, str) else columns
+    names = [link.target.by_wire_name[n] for n in wanted]
+    element = _element_type(link)
+    as_struct = isinstance(element, type) and issubclass(element, msgspec.Struct)
+    if as_struct:
+        encoded = {f.name: f.encode_name for f in msgspec.structs.fields(element)}
+        wire = [encoded.get(n, n) for n in names]
+    else:
+        wire = [to_camel(n) for n in names]
+
+    def convert(values: tuple[Any, ...]) -> Any:
+        if single:
+            return values[0]
+        value: Any = dict(zip(wire, values, strict=True))
+        return msgspec.convert(value, element) if as_struct else value
+
+    return names, convert
+
+
+def _from_lists(link: ProjectionLink, lists: list[list[Any]]) -> list[Any] | None:
+    """A built-in projection's values from each row's related rows (key order)."""
+    loader = link.loader
+    if isinstance(loader, CountLoader):
+        return [len(rows) for rows in lists]
+    if isinstance(loader, ExistsLoader):
+        return [bool(rows) for rows in lists]
+    if isinstance(loader, JoinFieldsLoader):
+        names, convert = join_converter(link)
+        values = [[convert(tuple(getattr(e, n) for n in names)) for e in rows] for rows in lists]
+        if link.many:
+            return values
+        default = link.field.decl.default
+        return [v[0] if v else default for v in values]
+    return None
+
+
+class ProfileLoader:
+    """The ``profile_loader`` of a repository: stateless, one instance can serve
+    every repository of an adapter; the repository passed to :meth:`load` supplies
+    the connection (and so the active unit of work)."""
+
+    async def related(self, repo: Any, target: Any, column: str, keys: list[Any]) -> list[Any]:
+        """The entities of ``target`` (a ``ModelInfo``) whose ``column`` is one of
+        ``keys``, in primary-key order."""
+        raise NotImplementedError(f"{type(self).__name__} must implement related()")
+
+    async def load(self, repo: Any, items: list[Any], profile: str) -> list[Any]:
+        """``items`` with the profile's relations and projections set (new structs)."""
+        plan = profile_plan(repo.info, profile)
+        if not items or not (plan.relations or plan.projections):
+            return items
+        loaded: dict[str, list[Any]] = {}
+        # Lists already loaded by a one-to-many relation, by (table, remote, local).
+        children: dict[tuple[str, str, str], list[list[Any]]] = {}
+        for rel in plan.relations:
+            values = await self._relation(repo, rel, items)
+            loaded[rel.field.name] = values
+            if rel.many:
+                children[(rel.target.table, rel.remote_column, rel.local_column)] = values
+        for proj in plan.projections:
+            derived = _derive(proj, children) if children else None
+            if derived is None:
+                derived = await self._projection(repo, proj, items)
+            loaded[proj.field.name] = derived
+        replace = msgspec.structs.replace
+        return [
+            replace(item, **{name: values[i] for name, values in loaded.items()})
+            for i, item in enumerate(items)
+        ]
+
+    async def _relation(self, repo: Any, link: RelationLink, items: list[Any]) -> list[Any]:
+        keys = page_keys(items, link.local_column)
+        if not keys:
+            return [[] if link.many else None for _ in items]
+        remote = link.remote_column
+        grouped: dict[Any, Any] = {}
+        for entity in await self.related(repo, link.target, remote, keys):
+            value = getattr(entity, remote)
+            if link.many:
+                grouped.setdefault(value, []).append(entity)
+            else:
+                grouped.setdefault(value, entity)
+        local = link.local_column
+        if link.many:
+            return [list(grouped.get(getattr(item, local), ())) for item in items]
+        return [grouped.get(getattr(item, local)) for item in items]
+
+    async def _projection(self, repo: Any, link: ProjectionLink, items: list[Any]) -> list[Any]:
+        loader = link.loader
+        default = link.field.decl.default
+        if link.target is None or not isinstance(
+            loader, (CountLoader, ExistsLoader, JoinFieldsLoader)
+        ):
+            values = list(await loader.load(repo, items, link.field))
+            if len(values) != len(items):
+                raise ValueError(
+                    f"{type(loader).__name__} returned {len(values)} values for {len(items)} rows"
+                )
+            return [default if v is None else v for v in values]
+        assert link.local_column is not None and link.remote_column is not None
+        keys = page_keys(items, link.local_column)
+        local = link.local_column
+        if isinstance(loader, CountLoader):
+            found = await self.count(repo, link, keys) if keys else {}
+            return [found.get(getattr(item, local), 0) for item in items]
+        if isinstance(loader, ExistsLoader):
+            present = await self.exists(repo, link, keys) if keys else set()
+            return [getattr(item, local) in present for item in items]
+        groups = await self.join(repo, link, keys) if keys else {}
+        if link.many:
+            return [list(groups.get(getattr(item, local), ())) for item in items]
+        firsts = [groups.get(getattr(item, local)) for item in items]
+        return [g[0] if g else default for g in firsts]
+
+    # -- built-in projections from the related rows (adapters may aggregate instead) --
+
+    async def _groups(
+        self, repo: Any, link: ProjectionLink, keys: list[Any]
+    ) -> dict[Any, list[Any]]:
+        assert link.target is not None and link.remote_column is not None
+        remote = link.remote_column
+        groups: dict[Any, list[Any]] = {}
+        for entity in await self.related(repo, link.target, remote, keys):
+            groups.setdefault(getattr(entity, remote), []).append(entity)
+        return groups
+
+    async def count(self, repo: Any, link: ProjectionLink, keys: list[Any]) -> dict[Any, int]:
+        """Related rows per key (keys without any may be absent)."""
+        return {key: len(rows) for key, rows in (await self._groups(repo, link, keys)).items()}
+
+    async def exists(self, repo: Any, link: ProjectionLink, keys: list[Any]) -> set[Any]:
+        """The keys with at least one related row."""
+        return set(await self._groups(repo, link, keys))
+
+    async def join(self, repo: Any, link: ProjectionLink, keys: list[Any]) -> dict[Any, list[Any]]:
+        """Per key, the joined columns of its related rows in primary-key order."""
+        names, convert = join_converter(link)
+        return {
+            key: [convert(tuple(getattr(e, n) for n in names)) for e in rows]
+            for key, rows in (await self._groups(repo, link, keys)).items()
+        }
+
+
+def _derive(link: ProjectionLink, children: dict[tuple[str, str, str], list[list[Any]]]) -> Any:
+    """A built-in projection computed from rows a relation of the page already loaded."""
+    if link.target is None or link.remote_column is None or link.local_column is None:
+        return None
+    lists = children.get((link.target.table, link.remote_column, link.local_column))
+    if lists is None:
+        return None
+    # The relation's rows are in the target's key order, as a join's are.
+    return _from_lists(link, lists)
