@@ -84,6 +84,18 @@ async def test_null_tests_and_in_lists_of_any_length(users: Any) -> None:
         assert ids(page) == expected(lambda a, v=values: a in v), values
 
 
+async def test_a_long_in_list_binds_every_value(users: Any) -> None:
+    """More values than any shape before: each still gets its own parameter."""
+    values = [*range(1000, 1098), 41, 25]
+    page = await users.list_with_query(
+        where(FilterSpec(field="age", op=FilterOp.IN, value=values), limit=50)
+    )
+    assert ids(page) == expected(lambda a: a in (41, 25))
+    assert await users.count(
+        FilterGroup(filters=(FilterSpec(field="age", op=FilterOp.IN, value=values),))
+    ) == len(page.items)
+
+
 async def test_offset_pages_bind_their_limit_and_offset(users: Any) -> None:
     seen: list[int] = []
     for page_no in (1, 2, 3, 4):
