@@ -14,6 +14,10 @@ from loom.core.errors import Conflict, LoomError, ServiceUnavailable, Validation
 
 __all__ = ["translate"]
 
+# PostgreSQL error classes that mean "not now" rather than "wrong request": connection
+# exceptions, operator intervention (shutting down, starting up), insufficient
+# resources (too many clients). Whichever way the error arrives, it is a 503.
+_UNAVAILABLE = ("08", "57P", "53")
 _SQLITE_UNIQUE = re.compile(r"UNIQUE constraint failed: (?P<cols>[\w., ]+)")
 _SQLITE_NOT_NULL = re.compile(r"NOT NULL constraint failed: \w+\.(?P<col>\w+)")
 
@@ -68,7 +72,7 @@ def translate(
             )
         if sqlstate.startswith("22"):
             return ValidationError.single(None, "a value is out of range or has the wrong format")
-        if not sqlstate or sqlstate.startswith(("08", "57P", "53")):
+        if not sqlstate or sqlstate.startswith(_UNAVAILABLE):
             return ServiceUnavailable("the database is unavailable")
         return exc
     if isinstance(exc, sa_exc.IntegrityError):
@@ -84,7 +88,7 @@ def translate(
                 return ServiceUnavailable("the database is busy; retry the request")
             return ServiceUnavailable("the database is unavailable")
         sqlstate = str(getattr(_pg_error(exc), "sqlstate", "") or "")
-        if sqlstate.startswith(("08", "57P")):
+        if sqlstate.startswith(_UNAVAILABLE):
             return ServiceUnavailable("the database is unavailable")
         if sqlstate.startswith("22"):
             return ValidationError.single(None, "a value is out of range or has the wrong format")
