@@ -104,7 +104,7 @@ class MemoryProfileLoader(ProfileLoader):
         self._related = related
 
     async def related(self, repo: Any, target: Any, column: str, keys: list[Any]) -> list[Any]:
-        return list(await self._related(target.model).list_by(column, keys))
+        return await self._related(target.model).list_by(column, keys)
 
 
 class InMemoryRepository(Generic[M]):

@@ -71,6 +71,20 @@ def join_converter(link: ProjectionLink) -> tuple[list[str], Callable[[tuple[Any
     return names, convert
 
 
+def _joined_value(link: ProjectionLink) -> Callable[[Any], Any]:
+    """``related entity -> its joined columns`` as the projection's element."""
+    names, convert = join_converter(link)
+    return lambda entity: convert(tuple(getattr(entity, n) for n in names))
+
+
+def _one_or_many(many: bool, default: Any, per_item: list[list[Any]]) -> list[Any]:
+    """Each row's related values as its field value: the list (a copy, rows sharing
+    a key must not share it) or the first value, ``default`` when there is none."""
+    if many:
+        return [list(values) for values in per_item]
+    return [values[0] if values else default for values in per_item]
+
+
 def _from_lists(link: ProjectionLink, lists: list[list[Any]]) -> list[Any] | None:
     """A built-in projection's values from each row's related rows (key order)."""
     loader = link.loader
@@ -79,12 +93,9 @@ def _from_lists(link: ProjectionLink, lists: list[list[Any]]) -> list[Any] | Non
     if isinstance(loader, ExistsLoader):
         return [bool(rows) for rows in lists]
     if isinstance(loader, JoinFieldsLoader):
-        names, convert = join_converter(link)
-        values = [[convert(tuple(getattr(e, n) for n in names)) for e in rows] for rows in lists]
-        if link.many:
-            return values
-        default = link.field.decl.default
-        return [v[0] if v else default for v in values]
+        value = _joined_value(link)
+        per_item = [[value(e) for e in rows] for rows in lists]
+        return _one_or_many(link.many, link.field.decl.default, per_item)
     return None
 
 
@@ -124,20 +135,10 @@ class ProfileLoader:
 
     async def _relation(self, repo: Any, link: RelationLink, items: list[Any]) -> list[Any]:
         keys = page_keys(items, link.local_column)
-        if not keys:
-            return [[] if link.many else None for _ in items]
-        remote = link.remote_column
-        grouped: dict[Any, Any] = {}
-        for entity in await self.related(repo, link.target, remote, keys):
-            value = getattr(entity, remote)
-            if link.many:
-                grouped.setdefault(value, []).append(entity)
-            else:
-                grouped.setdefault(value, entity)
+        groups = await self._grouped(repo, link.target, link.remote_column, keys) if keys else {}
         local = link.local_column
-        if link.many:
-            return [list(grouped.get(getattr(item, local), ())) for item in items]
-        return [grouped.get(getattr(item, local)) for item in items]
+        per_item = [groups.get(getattr(item, local), []) for item in items]
+        return _one_or_many(link.many, None, per_item)
 
     async def _projection(self, repo: Any, link: ProjectionLink, items: list[Any]) -> list[Any]:
         loader = link.loader
@@ -161,38 +162,40 @@ class ProfileLoader:
             present = await self.exists(repo, link, keys) if keys else set()
             return [getattr(item, local) in present for item in items]
         groups = await self.join(repo, link, keys) if keys else {}
-        if link.many:
-            return [list(groups.get(getattr(item, local), ())) for item in items]
-        firsts = [groups.get(getattr(item, local)) for item in items]
-        return [g[0] if g else default for g in firsts]
+        per_item = [groups.get(getattr(item, local), []) for item in items]
+        return _one_or_many(link.many, default, per_item)
+
+    async def _grouped(
+        self, repo: Any, target: Any, column: str, keys: list[Any]
+    ) -> dict[Any, list[Any]]:
+        """The related entities by their ``column`` value, in primary-key order."""
+        groups: dict[Any, list[Any]] = {}
+        for entity in await self.related(repo, target, column, keys):
+            groups.setdefault(getattr(entity, column), []).append(entity)
+        return groups
 
     # -- built-in projections from the related rows (adapters may aggregate instead) --
 
-    async def _groups(
+    async def _link_groups(
         self, repo: Any, link: ProjectionLink, keys: list[Any]
     ) -> dict[Any, list[Any]]:
-        assert link.target is not None and link.remote_column is not None
-        remote = link.remote_column
-        groups: dict[Any, list[Any]] = {}
-        for entity in await self.related(repo, link.target, remote, keys):
-            groups.setdefault(getattr(entity, remote), []).append(entity)
-        return groups
+        assert link.remote_column is not None
+        return await self._grouped(repo, link.target, link.remote_column, keys)
 
     async def count(self, repo: Any, link: ProjectionLink, keys: list[Any]) -> dict[Any, int]:
         """Related rows per key (keys without any may be absent)."""
-        return {key: len(rows) for key, rows in (await self._groups(repo, link, keys)).items()}
+        groups = await self._link_groups(repo, link, keys)
+        return {key: len(rows) for key, rows in groups.items()}
 
     async def exists(self, repo: Any, link: ProjectionLink, keys: list[Any]) -> set[Any]:
         """The keys with at least one related row."""
-        return set(await self._groups(repo, link, keys))
+        return set(await self._link_groups(repo, link, keys))
 
     async def join(self, repo: Any, link: ProjectionLink, keys: list[Any]) -> dict[Any, list[Any]]:
         """Per key, the joined columns of its related rows in primary-key order."""
-        names, convert = join_converter(link)
-        return {
-            key: [convert(tuple(getattr(e, n) for n in names)) for e in rows]
-            for key, rows in (await self._groups(repo, link, keys)).items()
-        }
+        value = _joined_value(link)
+        groups = await self._link_groups(repo, link, keys)
+        return {key: [value(e) for e in rows] for key, rows in groups.items()}
 
 
 def _derive(link: ProjectionLink, children: dict[tuple[str, str, str], list[list[Any]]]) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -74,7 +75,7 @@ def build_where(table: sa.Table, shape: Any, bind: Bind) -> sa.ColumnElement[boo
     one-off one)."""
     if shape is None:
         return None
-    counter = iter(range(1 << 30))
+    counter = itertools.count()
     return _build_group(table, shape, lambda column: bind(next(counter), column))
 
 

@@ -8,6 +8,7 @@ constructor: no ORM identity map, no intermediate dicts.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import decimal
 import typing
@@ -52,6 +53,7 @@ from loom.core.repository.sqlalchemy._query import (
     resolve_sort,
 )
 from loom.core.repository.sqlalchemy._statements import (
+    KEYS,
     LIMIT,
     OFFSET,
     DriverSQL,
@@ -111,7 +113,7 @@ class _Plan:
             "delete": self.delete,
         }
         self._driver_sql: dict[Any, DriverSQL | None] = {}
-        self.shapes = Shapes(table, self.columns, self.count, _MAX_DRIVER_STATEMENTS)
+        self.shapes = Shapes(table, self.columns, self.count, self.pk, _MAX_DRIVER_STATEMENTS)
         self._sorts: dict[Any, SortKeys] = {}
 
     def sort_keys(self, sort: tuple[SortSpec, ...]) -> SortKeys:
@@ -155,12 +157,11 @@ async def _fetch_planned(driver: Any, sql: str, args: Sequence[Any]) -> Any:
     filter's selectivity and to the OFFSET (it assumes 10% of the rows): on a
     filtered or paged list that costs more than the extra round trip this takes."""
     log = getattr(driver, "_time_and_log", None)
-    if log is not None and getattr(driver, "_query_loggers", None):
-        # asyncpg's query loggers see every statement, this one too (asyncpg logs
-        # only the statements it prepares itself).
-        with log(sql, args, None):
-            return await (await driver.prepare(sql, name="")).fetch(*args)
-    return await (await driver.prepare(sql, name="")).fetch(*args)
+    # asyncpg's query loggers see every statement, this one too (asyncpg logs only
+    # the statements it prepares itself).
+    watched = getattr(driver, "_query_loggers", None)
+    with log(sql, args, None) if log is not None and watched else contextlib.nullcontext():
+        return await (await driver.prepare(sql, name="")).fetch(*args)
 
 
 def _plan_for(info: ModelInfo) -> _Plan:
@@ -427,10 +428,16 @@ class RepositorySQLAlchemy(Generic[M, Id]):
             return []
         col = resolve_column(self.info, field, purpose="lookup")
         keys = [coerce_value(col, v, field) for v in values]
-        stmt = self._plan.select.where(self._plan.table.c[col.name].in_(keys))
-        result = await self._run(stmt.order_by(self._plan.pk))
-        make = self._plan.make
-        return [make(r) for r in result.all()]
+        return await self._rows_by(self._plan, col.name, keys)
+
+    async def _rows_by(self, plan: _Plan, column: str, keys: list[Any]) -> list[Any]:
+        """The entities of ``plan``'s model whose ``column`` is one of ``keys``, in
+        primary-key order, read through this repository's database and unit of work
+        (the profile loader reads related models this way)."""
+        prepared = plan.shapes.rows_by(column, self.database.dialect)
+        rows = await self._fetch(prepared, {KEYS: keys}, plain=plan.simple_types)
+        make = plan.make
+        return [make(r) for r in rows]
 
     # -- lists ------------------------------------------------------------------------
 
@@ -448,16 +455,14 @@ class RepositorySQLAlchemy(Generic[M, Id]):
         page, offset = check_page(query, limit)
         params[LIMIT] = limit
         params[OFFSET] = offset
-        # Filtered: planned for its values (_fetch_planned).
-        planned = shape is not None and self.database.plan_lists_for_values
-        method = "fetch_planned" if planned else "fetch"
-        rows = await self._fetch(plan.shapes.page(shape, sort), params, method)
+        rows = await self._fetch(plan.shapes.page(shape, sort), params, self._list_method(shape))
         if len(rows) < limit and (rows or not offset):
             total_count = offset + len(rows)  # the last page tells the total itself
         else:
             # Its own statement, cached: on PostgreSQL a count folded into the page
             # as a scalar subquery is parsed and planned again with every page that
-            # is planned for its values, ~25% more database CPU per page. Like
+            # is planned for its values (10-20% more database CPU per page,
+            # ``python -m benchmarks.plans``). Like
             # every two-statement paginator, a write landing between the two can
             # make the total disagree with the rows by that write.
             count = plan.shapes.count(shape)
@@ -471,6 +476,11 @@ class RepositorySQLAlchemy(Generic[M, Id]):
             limit=limit,
             has_next=offset + len(rows) < total_count,
         )
+
+    def _list_method(self, shape: Any) -> str:
+        """A filtered list is planned for its values (``_fetch_planned``)."""
+        planned = shape is not None and self.database.plan_lists_for_values
+        return "fetch_planned" if planned else "fetch"
 
     async def _list_cursor(
         self,
@@ -490,9 +500,8 @@ class RepositorySQLAlchemy(Generic[M, Id]):
             nulls = tuple(value is None for value in after)
             params.update(keyset_params(after))
         params[LIMIT] = limit + 1
-        planned = shape is not None and self.database.plan_lists_for_values
-        method = "fetch_planned" if planned else "fetch"
-        rows = await self._fetch(plan.shapes.cursor_page(shape, sort, nulls), params, method)
+        prepared = plan.shapes.cursor_page(shape, sort, nulls)
+        rows = await self._fetch(prepared, params, self._list_method(shape))
         has_next = len(rows) > limit
         rows = rows[:limit]
         make = plan.make

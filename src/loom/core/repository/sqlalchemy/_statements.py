@@ -17,11 +17,13 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.util import LRUCache
 
 from loom.core.repository.sqlalchemy._query import SortKey, build_where, keyset_predicate
 
 __all__ = [
+    "KEYS",
     "LIMIT",
     "OFFSET",
     "DriverSQL",
@@ -35,7 +37,7 @@ __all__ = [
 
 LIMIT = "_loom_limit"
 OFFSET = "_loom_offset"
-_FILTER_NAMES = [f"f{i}" for i in range(64)]
+KEYS = "_loom_keys"
 
 
 class DriverSQL(NamedTuple):
@@ -104,10 +106,7 @@ class Prepared:
 
 def filter_params(values: list[Any]) -> dict[str, Any]:
     """The parameter dict of a filter shape's values (``f0``, ``f1``, ...)."""
-    names = _FILTER_NAMES
-    if len(values) > len(names):
-        names.extend(f"f{i}" for i in range(len(names), len(values)))
-    return {names[i]: value for i, value in enumerate(values)}
+    return {f"f{i}": value for i, value in enumerate(values)}
 
 
 def keyset_params(values: list[Any]) -> dict[str, Any]:
@@ -121,6 +120,15 @@ def _filter_bind(i: int, column: sa.Column[Any]) -> Any:
 
 def _keyset_bind(i: int, column: Any) -> Any:
     return sa.bindparam(f"k{i}", type_=column.type)
+
+
+def _in_keys(column: Any, dialect: str) -> Any:
+    """``column`` is one of the ``KEYS`` parameter's values: on PostgreSQL one array
+    (``= ANY($1)``, one statement for any number of keys, runs on the driver),
+    elsewhere an expanding ``IN``."""
+    if dialect == "postgresql":
+        return column == sa.any_(sa.bindparam(KEYS, type_=postgresql.ARRAY(column.type)))
+    return column.in_(sa.bindparam(KEYS, expanding=True))
 
 
 class SortKeys(NamedTuple):
@@ -137,22 +145,63 @@ class SortKeys(NamedTuple):
 
 
 class Shapes:
-    """A model's list statements by shape, kept in an LRU (a shape's cost is one
+    """A model's read statements by shape, kept in an LRU (a shape's cost is one
     build and one compile; the number of shapes a client can ask for is unbounded)."""
 
     def __init__(
-        self, table: sa.Table, columns: list[sa.Column[Any]], count: Any, size: int
+        self,
+        table: sa.Table,
+        columns: list[sa.Column[Any]],
+        count: Any,
+        pk: sa.Column[Any],
+        size: int,
     ) -> None:
         self.table = table
         self.columns = columns
         self.count_base = count
+        self.pk = pk
         self._cache: LRUCache[Any, Prepared] = LRUCache(size)
 
-    def _get(self, key: Any, build: Callable[[], Any]) -> Prepared:
+    def _prepared(self, key: Any, build: Callable[[], Any]) -> Prepared:
+        """The statement ``build()`` makes, built once per ``key`` (everything the
+        statement depends on)."""
         found = self._cache.get(key)
         if found is None:
             found = self._cache[key] = Prepared(build())
         return found
+
+    def rows_by(self, column: str, dialect: str) -> Prepared:
+        """Every row whose ``column`` is one of the ``KEYS`` parameter's values, in
+        primary-key order (batched loads: ``list_by``, profile relations)."""
+
+        def build() -> Any:
+            where = _in_keys(self.table.c[column], dialect)
+            return sa.select(*self.columns).where(where).order_by(self.pk)
+
+        return self._prepared(("rows_by", column, dialect), build)
+
+    def grouped(self, column: str, dialect: str, *, count: bool = False) -> Prepared:
+        """Per ``KEYS`` value of ``column`` that has rows: the value, with the number
+        of rows when ``count`` (profile counts and existence tests)."""
+
+        def build() -> Any:
+            col = self.table.c[column]
+            if count:
+                return sa.select(col, sa.func.count()).where(_in_keys(col, dialect)).group_by(col)
+            return sa.select(col).where(_in_keys(col, dialect)).distinct()
+
+        return self._prepared(("grouped", column, dialect, count), build)
+
+    def joined(self, column: str, names: tuple[str, ...], dialect: str) -> Prepared:
+        """``column`` and the columns ``names`` of the rows whose ``column`` is one of
+        the ``KEYS`` values, in (``column``, primary key) order (joined projections)."""
+
+        def build() -> Any:
+            col = self.table.c[column]
+            picked = (self.table.c[n] for n in names)
+            return sa.select(col, *picked).where(_in_keys(col, dialect)).order_by(col, self.pk)
+
+        return self._prepared(("joined", column, names, dialect), build)
 
     def count(self, shape: Any) -> Prepared:
         """``SELECT count(*)`` of the rows matching the filter shape."""
@@ -161,7 +210,7 @@ class Shapes:
             where = build_where(self.table, shape, _filter_bind)
             return self.count_base if where is None else self.count_base.where(where)
 
-        return self._get(("count", shape), build)
+        return self._prepared(("count", shape), build)
 
     def page(self, shape: Any, sort: SortKeys) -> Prepared:
         """An offset page (its total comes from :meth:`count`, when the page does
@@ -177,7 +226,7 @@ class Shapes:
                 sa.bindparam(OFFSET, type_=sa.Integer())
             )
 
-        return self._get(("page", shape, sort.shape), build)
+        return self._prepared(("page", shape, sort.shape), build)
 
     def cursor_page(self, shape: Any, sort: SortKeys, nulls: tuple[bool, ...] | None) -> Prepared:
         """A keyset page: rows after the cursor's sort-key values (``k0``, ``k1``, ...;
@@ -200,4 +249,4 @@ class Shapes:
                 stmt = stmt.where(*conditions)
             return stmt.order_by(*sort.order).limit(sa.bindparam(LIMIT, type_=sa.Integer()))
 
-        return self._get(("cursor", shape, sort.shape, nulls), build)
+        return self._prepared(("cursor", shape, sort.shape, nulls), build)
