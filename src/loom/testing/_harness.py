@@ -14,7 +14,7 @@ keys point at.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from loom.core.di import Container
@@ -72,10 +72,14 @@ class UseCaseHarness:
             return self.runtime.repo_for(model)
 
         def factory(model: type, container: Container) -> Any:
-            fake = fakes.get(model)
-            if fake is not None:
-                return fake
-            return InMemoryRepository(model, cursor_secret=cursor_secret, related=related)
+            repo = fakes.get(model)
+            if repo is None:
+                repo = InMemoryRepository(model, cursor_secret=cursor_secret, related=related)
+            wrap = self._wrap
+            return repo if wrap is None else wrap(model, repo)
+
+        # Set by the 0.2 harnesses (force_error): every repository passes through it.
+        self._wrap: Callable[[type, Any], Any] | None = None
 
         self.runtime: Runtime = _HarnessRuntime(
             config=config or {}, components=Components(), repository_factory=factory
