@@ -12,7 +12,7 @@ import functools
 from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ["FaultyRepository", "FaultPlan", "system_error"]
+__all__ = ["FaultPlan", "FaultyRepository", "system_error"]
 
 
 def system_error(model: Any, method: str) -> BaseException:
