@@ -2,12 +2,20 @@
 
 Modes (``app.discovery.mode``):
 
-* ``modules``: import ``app.discovery.modules.include`` and collect what they define
-  or import;
+* ``interfaces`` (the default): start from the interfaces in
+  ``app.discovery.interfaces.modules`` (``interfaces.include`` is the same key; entries are
+  modules or ``module:Class``) and follow what they reference;
+* ``modules``: import ``app.discovery.modules.include`` and collect what they define (a
+  listed package: what its submodules define), then what that references;
 * ``manifest``: ``app.discovery.manifest.module`` lists ``MODELS``, ``USE_CASES``,
-  ``REPOSITORIES``, ``JOBS``, ``CALLBACKS`` and ``INTERFACES``;
-* ``interfaces``: start from the interfaces in ``app.discovery.interfaces.include``
-  (modules, or ``module:Class``) and follow what they reference.
+  ``REPOSITORIES``, ``JOBS``, ``CALLBACKS`` and ``INTERFACES``.
+
+With no ``mode`` the mode is the one whose key is present (``modules:`` or ``manifest:``),
+else ``interfaces``. In every mode the jobs and callbacks defined or imported beside a
+discovered use case are collected too, so a worker knows every job the API may dispatch.
+
+The three engines are usable on their own (an Alembic ``env.py`` builds its metadata from
+``ModulesDiscoveryEngine(modules).discover().models``).
 """
 
 from __future__ import annotations
@@ -15,22 +23,33 @@ from __future__ import annotations
 import importlib
 import inspect
 import sys
-from collections.abc import Iterable
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any, TypeGuard
+from typing import Any, Protocol, TypeGuard, runtime_checkable
 
+from loom.core.config.errors import ConfigError
 from loom.core.config.loader import config_error, select
 from loom.core.job.job import Job
 from loom.core.model._base import BaseModel, model_by_table
 from loom.core.repository.registry import registered_repositories
 from loom.core.runtime import Components
-from loom.core.use_case._markers import Exists, LoadById
 from loom.core.use_case.use_case import UseCase
 
-__all__ = ["add_code_path", "discover"]
+__all__ = [
+    "DiscoveryEngine",
+    "DiscoveryResult",
+    "InterfacesDiscoveryEngine",
+    "ManifestDiscoveryEngine",
+    "ModulesDiscoveryEngine",
+    "add_code_path",
+    "discover",
+    "engine_from_config",
+]
 
-MODES = ("modules", "manifest", "interfaces")
+MODES = ("interfaces", "modules", "manifest")
 
 
 def add_code_path(cfg: Any) -> Path | None:
@@ -55,14 +74,21 @@ def add_code_path(cfg: Any) -> Path | None:
     raise config_error(cfg, "app.code_path", f"folder {code_path!r} not found (tried {tried})")
 
 
-def _import(cfg: Any, name: str, key: str) -> ModuleType:
+Fail = Callable[[str, str], Exception]
+"""``fail(where, message)``: the exception to raise; ``where`` is ``""`` or an index
+suffix such as ``"[2]"`` that a config-driven caller appends to its key."""
+
+
+def _plain_fail(where: str, message: str) -> Exception:
+    return ConfigError(f"discovery{where}: {message}")
+
+
+def _import(name: str, fail: Fail, where: str = "") -> ModuleType:
     try:
         return importlib.import_module(name)
     except Exception as exc:
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        raise config_error(
-            cfg, key, f"cannot import module {name!r}: {type(exc).__name__}: {detail}"
-        ) from exc
+        raise fail(where, f"cannot import module {name!r}: {type(exc).__name__}: {detail}") from exc
 
 
 def is_model(obj: Any) -> TypeGuard[type]:
@@ -131,9 +157,28 @@ class _Collector:
         self.interfaces: list[type] = []
         self.repositories: list[type] = []
 
-    def scan(self, module: ModuleType) -> None:
+    def scan(self, module: ModuleType, *, defined_only: bool = False) -> None:
+        """Collect the module's components; ``defined_only``: only those whose class is
+        defined there (or, for a package, in one of its submodules), not imported."""
+        prefix = module.__name__ + "."
+        package = hasattr(module, "__path__")
         for obj in list(vars(module).values()):
+            if defined_only:
+                owner = getattr(obj, "__module__", None)
+                if not isinstance(owner, str) or not (
+                    owner == module.__name__ or (package and owner.startswith(prefix))
+                ):
+                    continue
             self.add(obj)
+
+    def add_beside_use_cases(self) -> None:
+        """Jobs and callbacks live beside the use cases that dispatch them."""
+        for uc in list(self.use_cases):
+            uc_module = sys.modules.get(uc.__module__)
+            if uc_module is not None:
+                for obj in list(vars(uc_module).values()):
+                    if is_job(obj) or is_callback(obj):
+                        self.add(obj)
 
     def add(self, obj: Any) -> None:
         if is_model(obj):
@@ -164,8 +209,10 @@ class _Collector:
             execute = getattr(cls, "execute", None)
             if execute is not None:
                 for p in inspect.signature(execute).parameters.values():
-                    if isinstance(p.default, (Exists, LoadById)) and is_model(p.default.model):
-                        _append(self.models, p.default.model)
+                    # Exists, LoadById, Load...: every marker names its model.
+                    marked = getattr(p.default, "model", None)
+                    if is_model(marked):
+                        _append(self.models, marked)
         changed = True
         while changed:
             changed = False
@@ -182,6 +229,17 @@ class _Collector:
             reg = registry.get(model)
             if reg is not None:
                 _append(self.repositories, reg.repository)
+
+    def result(self) -> DiscoveryResult:
+        self.follow_references()
+        return DiscoveryResult(
+            models=tuple(self.models),
+            use_cases=tuple(self.use_cases),
+            interfaces=tuple(self.interfaces),
+            jobs=tuple(self.jobs),
+            callbacks=tuple(self.callbacks),
+            repositories=tuple(self.repositories),
+        )
 
     def components(self) -> Components:
         self.follow_references()
@@ -200,35 +258,127 @@ def _append(items: list[type], obj: type) -> None:
         items.append(obj)
 
 
-def _names(cfg: Any, key: str) -> list[str]:
-    value = select(cfg, key)
-    if value is None:
-        raise config_error(cfg, key, "is required for this discovery mode")
+def _module_names(value: Any, fail: Fail) -> list[str]:
     if isinstance(value, str):
         return [value]
     try:
-        names = [str(v) for v in value]
+        return [str(v) for v in value]
     except TypeError:
-        raise config_error(cfg, key, "must be a list of module names") from None
-    return names
+        raise fail("", "must be a list of module names") from None
 
 
-def discover(cfg: Any) -> Components:
-    add_code_path(cfg)
-    mode = select(cfg, "app.discovery.mode", "modules")
-    collector = _Collector()
-    if mode == "modules":
-        key = "app.discovery.modules.include"
-        for i, name in enumerate(_names(cfg, key)):
-            collector.scan(_import(cfg, name, f"{key}[{i}]"))
-    elif mode == "manifest":
-        key = "app.discovery.manifest.module"
-        name = select(cfg, key)
-        if not name:
-            raise config_error(cfg, key, "is required for discovery mode 'manifest'")
-        manifest = _import(cfg, str(name), key)
+@dataclass(frozen=True, slots=True)
+class DiscoveryResult:
+    """What an engine found. ``jobs``, ``callbacks`` and ``repositories`` are Loom's
+    additions (0.2 returned the first three only)."""
+
+    models: tuple[type, ...] = ()
+    use_cases: tuple[type, ...] = ()
+    interfaces: tuple[type, ...] = ()
+    jobs: tuple[type, ...] = ()
+    callbacks: tuple[type, ...] = ()
+    repositories: tuple[type, ...] = ()
+
+    def components(self) -> Components:
+        return Components(
+            models=self.models,
+            use_cases=self.use_cases,
+            jobs=self.jobs,
+            callbacks=self.callbacks,
+            interfaces=self.interfaces,
+            repositories=self.repositories,
+        )
+
+
+@runtime_checkable
+class DiscoveryEngine(Protocol):
+    def discover(self) -> DiscoveryResult: ...
+
+
+class ModulesDiscoveryEngine:
+    """Imports ``module_paths`` and collects the components they define, then what
+    those reference (models by foreign key, markers and interfaces; use cases by route)."""
+
+    def __init__(self, module_paths: Sequence[str] | str, *, _fail: Fail = _plain_fail) -> None:
+        self.module_paths = tuple(_module_names(module_paths, _fail))
+        self._fail = _fail
+
+    def discover(self) -> DiscoveryResult:
+        collector = _Collector()
+        for i, name in enumerate(self.module_paths):
+            collector.scan(_import(name, self._fail, f"[{i}]"), defined_only=True)
+        collector.follow_references()
+        collector.add_beside_use_cases()
+        return collector.result()
+
+
+class InterfacesDiscoveryEngine:
+    """Starts from the REST interfaces of ``interface_modules`` (module names, or
+    ``"module:Class"`` for one interface) and follows what they reference.
+
+    ``warn_recommended``: a listed module that holds no interface is most likely a
+    mistake (a models module listed where its interface module was meant); warn then.
+    """
+
+    def __init__(
+        self,
+        interface_modules: Sequence[str] | str,
+        *,
+        warn_recommended: bool = True,
+        _fail: Fail = _plain_fail,
+    ) -> None:
+        self.interface_modules = tuple(_module_names(interface_modules, _fail))
+        self.warn_recommended = warn_recommended
+        self._fail = _fail
+
+    def discover(self) -> DiscoveryResult:
+        collector = _Collector()
+        for i, entry in enumerate(self.interface_modules):
+            module_name, _, attr = entry.partition(":")
+            module = _import(module_name, self._fail, f"[{i}]")
+            if attr:
+                obj = getattr(module, attr, None)
+                if obj is None or not is_interface(obj):
+                    raise self._fail(f"[{i}]", f"{entry!r} is not a RestInterface")
+                collector.add(obj)
+                continue
+            found = [obj for obj in vars(module).values() if is_interface(obj)]
+            if not found and self.warn_recommended:
+                warnings.warn(
+                    f"discovery: module {module_name!r} defines no RestInterface; list the "
+                    "modules that declare the interfaces (or use discovery mode 'modules')",
+                    UserWarning,
+                    stacklevel=2,
+                )
+            for obj in found:
+                collector.add(obj)
+        collector.follow_references()
+        collector.add_beside_use_cases()
+        return collector.result()
+
+
+class ManifestDiscoveryEngine:
+    """Takes exactly what ``manifest_module`` (a module name or module) lists in
+    ``MODELS``, ``USE_CASES``, ``INTERFACES``, ``JOBS``, ``CALLBACKS`` (``REPOSITORIES``
+    register themselves with ``@repository_for`` on import)."""
+
+    def __init__(self, manifest_module: str | ModuleType, *, _fail: Fail = _plain_fail) -> None:
+        self.manifest_module = manifest_module
+        self._fail = _fail
+
+    def discover(self) -> DiscoveryResult:
+        fail = self._fail
+        if isinstance(self.manifest_module, ModuleType):
+            manifest = self.manifest_module
+        else:
+            manifest = _import(str(self.manifest_module), fail)
+        name = manifest.__name__
+        collector = _Collector()
         for attr in ("MODELS", "REPOSITORIES", "USE_CASES", "JOBS", "CALLBACKS", "INTERFACES"):
-            for obj in _iter(cfg, key, getattr(manifest, attr, ()), f"{name}.{attr}"):
+            value = getattr(manifest, attr, ())
+            if not isinstance(value, (list, tuple, set, frozenset)):
+                raise fail("", f"{name}.{attr}: must be a list")
+            for obj in value:
                 if attr == "CALLBACKS" and isinstance(obj, type):
                     _append(collector.callbacks, obj)
                 elif attr == "REPOSITORIES":
@@ -237,39 +387,68 @@ def discover(cfg: Any) -> Components:
                     before = _counts(collector)
                     collector.add(obj)
                     if _counts(collector) == before and not _already(collector, obj):
-                        raise config_error(
-                            cfg,
-                            key,
+                        raise fail(
+                            "",
                             f"{name}.{attr}: {getattr(obj, '__qualname__', obj)!r} is not a "
                             f"{attr.lower().rstrip('s').replace('_', ' ')}",
                         )
-    elif mode == "interfaces":
-        key = "app.discovery.interfaces.include"
-        for i, entry in enumerate(_names(cfg, key)):
-            module_name, _, attr = entry.partition(":")
-            module = _import(cfg, module_name, f"{key}[{i}]")
-            if attr:
-                obj = getattr(module, attr, None)
-                if obj is None or not is_interface(obj):
-                    raise config_error(cfg, f"{key}[{i}]", f"{entry!r} is not a RestInterface")
-                collector.add(obj)
-            else:
-                for obj in vars(module).values():
-                    if is_interface(obj):
-                        collector.add(obj)
-        # Jobs and callbacks live beside the use cases that dispatch them.
-        collector.follow_references()
-        for uc in list(collector.use_cases):
-            uc_module = sys.modules.get(uc.__module__)
-            if uc_module is not None:
-                for obj in vars(uc_module).values():
-                    if is_job(obj) or is_callback(obj):
-                        collector.add(obj)
-    else:
-        raise config_error(
-            cfg, "app.discovery.mode", f"unknown mode {mode!r}; use one of {', '.join(MODES)}"
-        )
-    return collector.components()
+        return collector.result()
+
+
+def _mode(cfg: Any) -> str:
+    mode = select(cfg, "app.discovery.mode")
+    if mode is not None:
+        return str(mode)
+    # No mode: the key that is present says which one (configs written for Loom's old
+    # default ``modules`` keep working); neither means 0.2's default, ``interfaces``.
+    for candidate in ("modules", "manifest", "interfaces"):
+        if select(cfg, f"app.discovery.{candidate}") is not None:
+            return candidate
+    return "interfaces"
+
+
+def engine_from_config(cfg: Any) -> DiscoveryEngine:
+    """The engine ``app.discovery`` describes; config errors name the file and key."""
+
+    def fail_at(key: str) -> Fail:
+        return lambda where, message: config_error(cfg, key + where, message)
+
+    mode = _mode(cfg)
+    if mode == "modules":
+        key = "app.discovery.modules.include"
+        value = select(cfg, key)
+        if value is None:
+            raise config_error(cfg, key, "is required for discovery mode 'modules'")
+        return ModulesDiscoveryEngine(value, _fail=fail_at(key))
+    if mode == "manifest":
+        key = "app.discovery.manifest.module"
+        name = select(cfg, key)
+        if not name:
+            raise config_error(cfg, key, "is required for discovery mode 'manifest'")
+        return ManifestDiscoveryEngine(str(name), _fail=fail_at(key))
+    if mode == "interfaces":
+        key = "app.discovery.interfaces.modules"
+        value = select(cfg, key)
+        if value is None and select(cfg, "app.discovery.interfaces.include") is not None:
+            key = "app.discovery.interfaces.include"
+            value = select(cfg, key)
+        if value is None:
+            raise config_error(
+                cfg,
+                "app.discovery.interfaces.modules",
+                "is required for discovery mode 'interfaces' (the default): list the "
+                "modules that declare the REST interfaces, or set app.discovery.mode",
+            )
+        warn = select(cfg, "app.discovery.interfaces.warn_recommended", True)
+        return InterfacesDiscoveryEngine(value, warn_recommended=bool(warn), _fail=fail_at(key))
+    raise config_error(
+        cfg, "app.discovery.mode", f"unknown mode {mode!r}; use one of {', '.join(MODES)}"
+    )
+
+
+def discover(cfg: Any) -> Components:
+    add_code_path(cfg)
+    return engine_from_config(cfg).discover().components()
 
 
 def _counts(c: _Collector) -> tuple[int, ...]:
@@ -278,9 +457,3 @@ def _counts(c: _Collector) -> tuple[int, ...]:
 
 def _already(c: _Collector, obj: Any) -> bool:
     return any(obj in group for group in (c.models, c.use_cases, c.jobs, c.interfaces, c.callbacks))
-
-
-def _iter(cfg: Any, key: str, value: Any, where: str) -> Iterable[Any]:
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return list(value)
-    raise config_error(cfg, key, f"{where}: must be a list")

@@ -14,7 +14,14 @@ import sqlalchemy as sa
 
 from loom.bootstrap import build_runtime
 from loom.core.config import ConfigError, load_config
-from loom.core.discovery import discover
+from loom.core.discovery import (
+    DiscoveryEngine,
+    DiscoveryResult,
+    InterfacesDiscoveryEngine,
+    ManifestDiscoveryEngine,
+    ModulesDiscoveryEngine,
+    discover,
+)
 from loom.core.repository.sqlalchemy import metadata
 
 PKG = "disc_shop_app"
@@ -96,6 +103,21 @@ FILES = {
         CALLBACKS = [DiscDone]
         INTERFACES = [DiscItemInterface]
     """,
+    "reexports.py": """
+        # Imports an interface and a model without defining either.
+        from disc_shop_app.interface import DiscItemInterface
+        from disc_shop_app.models import DiscShelf
+    """,
+    "agg/__init__.py": """
+        from disc_shop_app.agg.things import DiscAggNote
+    """,
+    "agg/things.py": """
+        from loom.core.model import BaseModel, ColumnField
+
+        class DiscAggNote(BaseModel):
+            __tablename__ = "disc_agg_notes"
+            id: int = ColumnField(primary_key=True, autoincrement=True)
+    """,
     "bad_manifest.py": """
         MODELS = ["not a model"]
     """,
@@ -112,6 +134,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     pkg = root / "src" / PKG
     pkg.mkdir(parents=True)
     for name, text in FILES.items():
+        (pkg / name).parent.mkdir(exist_ok=True)
         (pkg / name).write_text(textwrap.dedent(text))
     (root / "config").mkdir()
     yield root
@@ -313,3 +336,67 @@ async def test_create_tables_is_on_by_default_and_the_app_runs(project: Path) ->
     finally:
         await runtime.shutdown()
     assert {"disc_shelves", "disc_items"} <= _tables(db_file)
+
+
+def test_interfaces_is_the_default_mode_with_interfaces_modules(project: Path) -> None:
+    path = config(project, "default_mode", "interfaces:\n  modules: [disc_shop_app.interface]")
+    found = discover(load_config(path))
+    assert _names(found.interfaces) == {"DiscItemInterface"}
+    assert _names(found.use_cases) == {"CountItems"}
+    assert _names(found.models) == {"DiscShelf", "DiscItem"}
+    assert "DiscTouchJob" in _names(found.jobs) and "DiscDone" in _names(found.callbacks)
+
+
+def test_without_a_mode_the_present_key_picks_it(project: Path) -> None:
+    path = config(project, "implied_modules", "modules:\n  include: [disc_shop_app.models]")
+    assert _names(discover(load_config(path)).models) == {"DiscShelf", "DiscItem"}
+    path = config(project, "implied_manifest", "manifest:\n  module: disc_shop_app.manifest")
+    assert _names(discover(load_config(path)).use_cases) == {"CountItems"}
+
+
+def test_default_mode_without_interfaces_modules_names_the_key(project: Path) -> None:
+    path = project / "config" / "nodiscovery.yaml"
+    path.write_text("app:\n  name: x\n  code_path: src\n")
+    message = _error(path)
+    assert "nodiscovery.yaml" in message and "app.discovery.interfaces.modules" in message
+
+
+def test_modules_mode_skips_classes_a_module_only_imports(project: Path) -> None:
+    found = ModulesDiscoveryEngine(["disc_shop_app.reexports"]).discover()
+    assert found.interfaces == () and found.models == () and found.use_cases == ()
+    # A listed package collects what its own submodules define and it re-exports.
+    found = ModulesDiscoveryEngine(["disc_shop_app.agg"]).discover()
+    assert _names(list(found.models)) == {"DiscAggNote"}
+
+
+def test_engines_standalone(project: Path) -> None:
+    add = str((project / "src").resolve())
+    if add not in sys.path:
+        sys.path.insert(0, add)
+    engines: list[DiscoveryEngine] = [
+        ModulesDiscoveryEngine(["disc_shop_app.models", "disc_shop_app.interface"]),
+        InterfacesDiscoveryEngine(["disc_shop_app.interface"]),
+        ManifestDiscoveryEngine("disc_shop_app.manifest"),
+    ]
+    for engine in engines:
+        assert isinstance(engine, DiscoveryEngine)
+        result = engine.discover()
+        assert isinstance(result, DiscoveryResult)
+        assert _names(list(result.models)) == {"DiscShelf", "DiscItem"}
+        assert _names(list(result.interfaces)) == {"DiscItemInterface"}
+        assert _names(list(result.use_cases)) == {"CountItems"}
+    with pytest.raises(ConfigError, match=r"disc_shop_app\.nope"):
+        ModulesDiscoveryEngine(["disc_shop_app.nope"]).discover()
+
+
+def test_warn_recommended_flags_a_module_without_interfaces(project: Path) -> None:
+    with pytest.warns(UserWarning, match="disc_shop_app.models"):
+        InterfacesDiscoveryEngine(["disc_shop_app.models"]).discover()
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        found = InterfacesDiscoveryEngine(
+            ["disc_shop_app.models"], warn_recommended=False
+        ).discover()
+    assert found.interfaces == ()

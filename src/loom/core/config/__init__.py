@@ -5,8 +5,17 @@ from loom.core.config.loader import (
     config_error,
     load_config,
     resolve,
+    section,
     select,
     source_of,
 )
 
-__all__ = ["ConfigError", "config_error", "load_config", "resolve", "select", "source_of"]
+__all__ = [
+    "ConfigError",
+    "config_error",
+    "load_config",
+    "resolve",
+    "section",
+    "select",
+    "source_of",
+]

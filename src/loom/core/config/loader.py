@@ -12,20 +12,25 @@ from __future__ import annotations
 import re
 import weakref
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import msgspec
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-__all__ = ["ConfigError", "config_error", "load_config", "resolve", "select", "source_of"]
+from loom.core.config.errors import ConfigError
 
+__all__ = [
+    "ConfigError",
+    "config_error",
+    "load_config",
+    "resolve",
+    "section",
+    "select",
+    "source_of",
+]
 
-class ConfigError(Exception):
-    """A config problem; ``str(err)`` is one line naming the file and the key."""
-
-    def __init__(self, message: str, *, key: str | None = None) -> None:
-        super().__init__(message)
-        self.key = key
+T = TypeVar("T")
 
 
 # id(merged config) -> the files it was merged from, in merge order, with their own
@@ -152,3 +157,30 @@ def resolve(cfg: Any) -> dict[str, Any]:
     if isinstance(cfg, DictConfig):
         return OmegaConf.to_container(cfg, resolve=True)  # type: ignore[return-value]
     return dict(cfg or {})
+
+
+_ABSENT: Any = object()
+
+
+def section(cfg: Any, key: str, target_type: type[T]) -> T:
+    """The config node at dotted ``key`` converted to ``target_type`` (a msgspec Struct,
+    dataclass, ``dict[str, X]``...), with interpolations resolved.
+
+    Conversion is lax (``strict=False``) because YAML and ``${oc.env:...}`` give strings
+    where a typed field wants ``"8"`` -> ``8`` or ``"true"`` -> ``True``. A missing key or a
+    value that does not fit is a :class:`ConfigError` naming the key (and the file that
+    set it), so a script such as an Alembic ``env.py`` fails with a readable message.
+    """
+    try:
+        value = select(cfg, key, _ABSENT)
+    except OmegaConfBaseException as exc:
+        raise config_error(cfg, key, str(exc).strip().splitlines()[0]) from None
+    if value is _ABSENT or value is None:
+        raise config_error(cfg, key, "is missing (required section)")
+    if isinstance(value, (DictConfig, ListConfig)):
+        value = OmegaConf.to_container(value, resolve=True)
+    try:
+        return msgspec.convert(value, target_type, strict=False)
+    except msgspec.ValidationError as exc:
+        name = getattr(target_type, "__name__", repr(target_type))
+        raise config_error(cfg, key, f"does not fit {name}: {exc}") from None
