@@ -16,6 +16,7 @@ from loom.core.model._write import create_struct, patch_struct
 from loom.core.repository.abc.query import CursorResult, PageResult, QuerySpec
 from loom.core.use_case import Input
 from loom.core.use_case.use_case import UseCase
+from loom.rest._wording import indefinite_article, plural
 from loom.rest.model import RestRoute
 
 __all__ = ["AUTO_OPERATIONS", "auto_use_cases", "build_auto_routes"]
@@ -81,10 +82,12 @@ def auto_use_cases(model: type) -> dict[str, type]:
     return classes
 
 
+# The collection is "/" (``/products/``), as 0.2 and the examples page declare it;
+# the route table serves it with and without the trailing slash.
 _SPECS = {
-    "list": ("GET", "", 200, "List {plural}"),
+    "list": ("GET", "/", 200, "List {plural}"),
     "get": ("GET", "/{id}", 200, "Get {a} {name} by id"),
-    "create": ("POST", "", 201, "Create {a} {name}"),
+    "create": ("POST", "/", 201, "Create {a} {name}"),
     "update": ("PATCH", "/{id}", 200, "Update {a} {name} (only the fields sent)"),
     "delete": ("DELETE", "/{id}", 200, "Delete {a} {name}"),
 }
@@ -93,7 +96,8 @@ _SPECS = {
 def build_auto_routes(
     model: type, include: tuple[str, ...] | list[str] = ()
 ) -> tuple[RestRoute, ...]:
-    """Routes for ``include`` (empty: all five): GET, GET /{id}, POST, PATCH /{id}, DELETE /{id}."""
+    """Routes for ``include`` (empty: all five): GET /, GET /{id}, POST /, PATCH /{id},
+    DELETE /{id}."""
     ops = tuple(include) or AUTO_OPERATIONS
     unknown = [op for op in ops if op not in AUTO_OPERATIONS]
     if unknown:
@@ -109,13 +113,11 @@ def build_auto_routes(
         method, path, status, summary = _SPECS[op]
         routes.append(
             RestRoute(
-                use_case=classes[op],
-                method=method,
-                path=path,
+                classes[op],
+                method,
+                path,
+                summary=summary.format(name=name, plural=plural(name), a=indefinite_article(name)),
                 status_code=status,
-                summary=summary.format(
-                    name=name, plural=f"{name}s", a="an" if name[:1] in "AEIOU" else "a"
-                ),
                 auto=op,
             )
         )

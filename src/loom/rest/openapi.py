@@ -84,7 +84,9 @@ def _list_parameters(route: CompiledRoute) -> list[dict[str, Any]]:
             "in": "query",
             "schema": {
                 "type": "string",
-                "enum": [m.value for m in PaginationMode],
+                "enum": [m.value for m in PaginationMode]
+                if route.allow_pagination_override
+                else [route.pagination_mode.value],
                 "default": route.pagination_mode.value,
             },
         },

@@ -83,8 +83,11 @@ def parse_list_query(
     default_mode: PaginationMode = PaginationMode.OFFSET,
     allowed_profiles: Sequence[str] | None = None,
     profile_default: str = "default",
+    allow_override: bool = True,
 ) -> tuple[QuerySpec, str]:
-    """Parse the query string of a list route; returns the spec and the profile."""
+    """Parse the query string of a list route; returns the spec and the profile.
+
+    ``allow_override=False``: ``pagination`` may only name ``default_mode``."""
     mode = default_mode
     limit = DEFAULT_LIMIT
     page = 1
@@ -102,6 +105,10 @@ def parse_list_query(
                     mode = PaginationMode(value.strip().lower())
                 except ValueError:
                     raise ValidationError.single(key, "must be 'offset' or 'cursor'") from None
+                if mode is not default_mode and not allow_override:
+                    raise ValidationError.single(
+                        key, f"this route only pages by {default_mode.value!r}"
+                    )
             elif key == "limit":
                 limit = _int(key, value, 1, MAX_LIMIT)
             elif key == "page":

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from loom.core.config.loader import select
 from loom.core.errors import ValidationError
 from loom.core.model import ModelInfo, model_info
 from loom.core.model._base import all_models
@@ -22,10 +23,18 @@ from loom.core.naming import to_snake
 from loom.core.repository.abc.query import PaginationMode
 from loom.core.runtime import Runtime
 from loom.core.use_case._plan import DeclarationError, ExecutionPlan
+from loom.rest._wording import humanize_use_case
 from loom.rest.autocrud import AUTO_OPERATIONS, build_auto_routes
-from loom.rest.model import RestInterface, RestRoute
+from loom.rest.model import RestApiDefaults, RestInterface, RestRoute
 
-__all__ = ["CompiledRoute", "compile_routes", "path_params", "route_sort_key"]
+__all__ = [
+    "CompiledRoute",
+    "canonical_path",
+    "compile_routes",
+    "defaults_from_config",
+    "path_params",
+    "route_sort_key",
+]
 
 _PARAM = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)(?::[^}]*)?}")
 
@@ -67,6 +76,7 @@ def _int_validator(name: str) -> Callable[[str], None]:
 class CompiledRoute:
     method: str
     path: str
+    """As declared (``/products/``); served with and without the trailing slash."""
     use_case: type
     plan: ExecutionPlan
     instance: Any
@@ -82,6 +92,8 @@ class CompiledRoute:
     profile_default: str
     auto: str | None
     path_param_types: dict[str, Any] = field(default_factory=dict)
+    allow_pagination_override: bool = True
+    """False: ``?pagination=`` naming another mode than ``pagination_mode`` is a 422."""
     declared: int = 0
     """Position in the interfaces' declarations (the table is sorted for matching)."""
     validators: dict[str, Callable[[str], None]] = field(default_factory=dict)
@@ -127,55 +139,101 @@ def _typed_path_param(name: str, plan: ExecutionPlan, info: ModelInfo | None) ->
     return str
 
 
-def compile_routes(interfaces: Sequence[type], runtime: Runtime) -> list[CompiledRoute]:
+def canonical_path(path: str) -> str:
+    """The form a URL is matched in: without its trailing slash (``/products/`` and
+    ``/products`` are one resource), the root excepted."""
+    return path.rstrip("/") or "/"
+
+
+def defaults_from_config(config: Any) -> RestApiDefaults:
+    """``app.rest.defaults`` (``pagination_mode``, ``allow_pagination_override``,
+    ``profile_default``, ``allowed_profiles``), so the served app and ``loom routes``
+    agree without code."""
+    raw = select(config, "app.rest.defaults") if config is not None else None
+    if not raw:
+        return RestApiDefaults()
+    values = dict(raw)
+    if isinstance(values.get("pagination_mode"), str):
+        values["pagination_mode"] = values["pagination_mode"].strip().lower()
+    known = {"pagination_mode", "allow_pagination_override", "profile_default", "allowed_profiles"}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise DeclarationError(f"app.rest.defaults: unknown key(s) {unknown}; use {sorted(known)}")
+    try:
+        return RestApiDefaults(**values)
+    except (TypeError, ValueError) as exc:
+        raise DeclarationError(f"app.rest.defaults: {exc}") from None
+
+
+def _interface_routes(interface: type[RestInterface[Any]]) -> list[RestRoute]:
+    """The routes an interface serves: its own list, or the auto-CRUD routes when
+    ``auto = True`` and the list is empty (0.2's rule: a declared list is exact)."""
+    name = interface.__qualname__
+    declared: list[RestRoute] = list(interface.routes or ())
+    if declared or not interface.auto:
+        if not declared:
+            raise DeclarationError(
+                f"interface {name} serves no route: list RestRoute(...) in routes, "
+                f"or set auto = True for the auto-CRUD routes"
+            )
+        return declared
+    model = interface.model
+    if model is None:
+        raise DeclarationError(f"interface {name}: auto = True needs RestInterface[Model]")
+    include = tuple(interface.include or ())
+    bad = [op for op in include if op not in AUTO_OPERATIONS]
+    if bad:
+        raise DeclarationError(
+            f"interface {name}: include has unknown operation(s) {bad}; use {AUTO_OPERATIONS}"
+        )
+    return list(build_auto_routes(model, include))
+
+
+def _check_profiles(where: str, names: Sequence[str], profiles: Sequence[str], model: str) -> None:
+    for p in names:
+        if p not in profiles:
+            raise DeclarationError(
+                f"{where}: allowed_profiles has {p!r}, which {model} does not declare "
+                f"(declared: {', '.join(profiles)})"
+            )
+
+
+def compile_routes(
+    interfaces: Sequence[type],
+    runtime: Runtime,
+    defaults: RestApiDefaults | None = None,
+) -> list[CompiledRoute]:
+    """The checked route table; ``defaults`` (else ``app.rest.defaults`` of the
+    runtime's config) fills what neither a route nor its interface sets."""
+    if defaults is None:
+        defaults = defaults_from_config(getattr(runtime, "config", None))
     compiled: list[CompiledRoute] = []
     seen: dict[tuple[str, str], str] = {}
-    templates: dict[str, str] = {}  # path with parameters blanked -> first template
+    templates: dict[str, str] = {}  # canonical path, parameters blanked -> first template
     for interface in interfaces:
         if not (isinstance(interface, type) and issubclass(interface, RestInterface)):
             raise DeclarationError(f"{interface!r} is not a RestInterface")
         model = interface.model
         info = model_info(model) if model is not None else None
-        declared: list[RestRoute] = list(interface.routes or ())
-        if interface.auto:
-            if model is None:
-                raise DeclarationError(
-                    f"interface {interface.__qualname__}: auto = True needs RestInterface[Model]"
-                )
-            include = tuple(interface.include or ())
-            bad = [op for op in include if op not in AUTO_OPERATIONS]
-            if bad:
-                raise DeclarationError(
-                    f"interface {interface.__qualname__}: include has unknown operation(s) {bad}; "
-                    f"use {AUTO_OPERATIONS}"
-                )
-            have = {(r.method, r.path) for r in declared}
-            declared += [
-                r for r in build_auto_routes(model, include) if (r.method, r.path) not in have
-            ]
+        declared = _interface_routes(interface)
         profiles = info.profiles() if info is not None else ("default",)
-        allowed = tuple(interface.allowed_profiles or profiles)
-        for p in allowed:
-            if p not in profiles:
-                raise DeclarationError(
-                    f"interface {interface.__qualname__}: allowed_profiles has {p!r}, "
-                    f"which {info.name if info else 'the model'} does not declare"
-                )
-        if interface.profile_default not in allowed and interface.profile_default != "default":
-            raise DeclarationError(
-                f"interface {interface.__qualname__}: profile_default "
-                f"{interface.profile_default!r} is not an allowed profile"
-            )
+        model_name = info.name if info is not None else "the model"
+        iface_where = f"interface {interface.__qualname__}"
+        _check_profiles(iface_where, tuple(interface.allowed_profiles or ()), profiles, model_name)
+        # Application-wide defaults name profiles some models may not have.
+        default_allowed = tuple(p for p in defaults.allowed_profiles if p in profiles)
         for route in declared:
             if not isinstance(route, RestRoute):
-                raise DeclarationError(
-                    f"interface {interface.__qualname__}: routes must be RestRoute, got {route!r}"
-                )
+                raise DeclarationError(f"{iface_where}: routes must be RestRoute, got {route!r}")
             full = _join(interface.prefix, route.path)
-            where = f"interface {interface.__qualname__}, route {route.method} {full}"
-            key = (route.method, re.sub(_PARAM, "{}", full).rstrip("/") or "/")
+            where = f"{iface_where}, route {route.method} {full}"
+            blank = canonical_path(_PARAM.sub("{}", full))
+            key = (route.method, blank)
             if key in seen:
-                raise DeclarationError(f"{where}: already served by {seen[key]}")
+                raise DeclarationError(
+                    f"{where}: already served by {seen[key]} (a path answers with and "
+                    f"without its trailing slash); remove one of them"
+                )
             seen[key] = route.use_case.__qualname__
             try:
                 plan = runtime.plan(route.use_case)
@@ -191,20 +249,35 @@ def compile_routes(interfaces: Sequence[type], runtime: Runtime) -> list[Compile
                     )
             uc_model = getattr(route.use_case, "model", None)
             route_info = model_info(uc_model) if uc_model is not None else info
-            template = templates.setdefault(_PARAM.sub("{}", full), full)
-            url_names = path_params(template)
+            first = templates.setdefault(blank, canonical_path(full))
+            # The first route's parameter names, this route's own trailing slash.
+            template = first if full == canonical_path(full) else first.rstrip("/") + "/"
+            url_names = path_params(first)
             renames = {u: n for u, n in zip(url_names, names, strict=True) if u != n}
             types = {
                 u: _typed_path_param(n, plan, route_info)
                 for u, n in zip(url_names, names, strict=True)
             }
             validators = {n: _int_validator(n) for n, t in types.items() if t is int}
-            expose = (
-                route.expose_profile
-                if route.expose_profile is not None
-                else interface.expose_profile
+            _check_profiles(where, route.allowed_profiles, profiles, model_name)
+            allowed = tuple(
+                route.allowed_profiles or interface.allowed_profiles or default_allowed or profiles
             )
-            status = route.status_code or (201 if route.auto == "create" else 200)
+            profile_default = (
+                route.profile_default or interface.profile_default or defaults.profile_default
+            )
+            if profile_default not in allowed and profile_default != "default":
+                raise DeclarationError(
+                    f"{where}: profile_default {profile_default!r} is not an allowed profile "
+                    f"({', '.join(allowed)})"
+                )
+            expose = route.expose_profile or interface.expose_profile
+            mode = route.pagination_mode or interface.pagination_mode or defaults.pagination_mode
+            override = _first_set(
+                route.allow_pagination_override,
+                interface.allow_pagination_override,
+                defaults.allow_pagination_override,
+            )
             compiled.append(
                 CompiledRoute(
                     method=route.method,
@@ -212,16 +285,17 @@ def compile_routes(interfaces: Sequence[type], runtime: Runtime) -> list[Compile
                     use_case=route.use_case,
                     plan=plan,
                     instance=instance,
-                    status_code=status,
-                    summary=route.summary or route.use_case.__name__,
+                    status_code=route.status_code,
+                    summary=route.summary or humanize_use_case(route.use_case.__name__),
                     description=route.description or (route.use_case.__doc__ or "").strip(),
                     tags=tuple(route.tags or interface.tags or ()),
                     interface=interface,
                     model=model,
-                    pagination_mode=PaginationMode(interface.pagination_mode),
+                    pagination_mode=PaginationMode(mode),
+                    allow_pagination_override=override,
                     expose_profile=bool(expose) and plan.needs_profile,
                     allowed_profiles=allowed,
-                    profile_default=interface.profile_default,
+                    profile_default=profile_default,
                     auto=route.auto,
                     path_param_types=types,
                     validators=validators,
@@ -232,3 +306,7 @@ def compile_routes(interfaces: Sequence[type], runtime: Runtime) -> list[Compile
         entry.declared = position
     compiled.sort(key=lambda r: route_sort_key(r.path))
     return compiled
+
+
+def _first_set(*values: bool | None) -> bool:
+    return next(bool(v) for v in values if v is not None)

@@ -11,13 +11,13 @@ from fastapi.testclient import TestClient
 from rest_support import open_client, seed
 
 ROUTES = {
-    "/products": {"get", "post"},
+    "/products/": {"get", "post"},
     "/products/{id}": {"get", "patch", "delete"},
     "/products/cheap": {"get"},
     "/products/{id}/restock": {"post"},
     "/products/{id}/boom": {"post"},
     "/products/{id}/refuse": {"post"},
-    "/categories": {"get", "post"},
+    "/categories/": {"get", "post"},
     "/categories/{id}": {"get"},
 }
 
@@ -70,7 +70,7 @@ def test_path_parameters_are_typed(doc: dict[str, Any]) -> None:
 
 
 def test_list_routes_document_the_query_grammar(doc: dict[str, Any]) -> None:
-    params = {p["name"]: p for p in doc["paths"]["/products"]["get"]["parameters"]}
+    params = {p["name"]: p for p in doc["paths"]["/products/"]["get"]["parameters"]}
     for name in ("pagination", "limit", "page", "after", "cursor", "sort", "direction", "profile"):
         assert name in params, name
     assert params["limit"]["schema"]["minimum"] == 1
@@ -81,7 +81,7 @@ def test_list_routes_document_the_query_grammar(doc: dict[str, Any]) -> None:
     for op in ("eq", "ne", "gt", "gte", "lt", "lte", "in", "is_null"):
         assert f"price_cents__{op}" in params
     assert "name__ilike" in params and "note__is_null" in params
-    categories = {p["name"]: p for p in doc["paths"]["/categories"]["get"]["parameters"]}
+    categories = {p["name"]: p for p in doc["paths"]["/categories/"]["get"]["parameters"]}
     assert categories["pagination"]["schema"]["default"] == "cursor"
     assert "profile" not in categories
     single = {p["name"] for p in doc["paths"]["/products/{id}"]["get"]["parameters"]}
@@ -89,7 +89,7 @@ def test_list_routes_document_the_query_grammar(doc: dict[str, Any]) -> None:
 
 
 def test_request_bodies_are_camel_case_and_required(doc: dict[str, Any]) -> None:
-    body = doc["paths"]["/products"]["post"]["requestBody"]
+    body = doc["paths"]["/products/"]["post"]["requestBody"]
     assert body["required"] is True
     schema = body["content"]["application/json"]["schema"]
     assert matches(doc, schema, {"sku": "Z", "name": "n", "priceCents": 1})
@@ -107,13 +107,13 @@ def test_request_bodies_are_camel_case_and_required(doc: dict[str, Any]) -> None
 def test_error_responses_are_problems(doc: dict[str, Any]) -> None:
     problem = doc["components"]["schemas"]["Problem"]
     assert {"type", "title", "status", "detail", "code"} <= set(problem["required"])
-    post = doc["paths"]["/products"]["post"]["responses"]
+    post = doc["paths"]["/products/"]["post"]["responses"]
     assert {"201", "404", "409", "422"} <= set(post)
     assert "200" not in post
     for code in ("404", "409", "422"):
         assert set(post[code]["content"]) == {"application/problem+json"}
     assert "201" in post and "application/json" in post["201"]["content"]
-    assert "422" in doc["paths"]["/products"]["get"]["responses"]
+    assert "422" in doc["paths"]["/products/"]["get"]["responses"]
     assert "200" in doc["paths"]["/products/{id}/restock"]["post"]["responses"]
 
 
@@ -121,15 +121,15 @@ def test_real_responses_match_their_documented_schemas(
     doc: dict[str, Any], app_client: TestClient
 ) -> None:
     cases = [
-        ("get", "/products", "/products?limit=2", "200"),
-        ("get", "/products", "/products?pagination=cursor&limit=2", "200"),
-        ("get", "/products", "/products?profile=with_category", "200"),
+        ("get", "/products/", "/products?limit=2", "200"),
+        ("get", "/products/", "/products?pagination=cursor&limit=2", "200"),
+        ("get", "/products/", "/products?profile=with_category", "200"),
         ("get", "/products/{id}", "/products/1", "200"),
         ("get", "/products/{id}", "/products/1?profile=with_category", "200"),
         ("get", "/products/cheap", "/products/cheap", "200"),
-        ("get", "/categories", "/categories", "200"),
-        ("get", "/categories", "/categories?pagination=offset", "200"),
-        ("get", "/products", "/products?limit=0", "422"),
+        ("get", "/categories/", "/categories", "200"),
+        ("get", "/categories/", "/categories?pagination=offset", "200"),
+        ("get", "/products/", "/products?limit=0", "422"),
         ("get", "/products/{id}", "/products/999", "404"),
     ]
     for method, template, url, status in cases:
@@ -142,11 +142,11 @@ def test_real_responses_match_their_documented_schemas(
     )
     created = app_client.post("/categories", json={"name": "nuts"})
     assert created.status_code == 201
-    assert matches(doc, response_schema(doc, "/categories", "post", "201"), created.json())
+    assert matches(doc, response_schema(doc, "/categories/", "post", "201"), created.json())
 
 
 def test_both_page_envelopes_are_documented(doc: dict[str, Any]) -> None:
-    schema = response_schema(doc, "/products", "get", "200")
+    schema = response_schema(doc, "/products/", "get", "200")
     offset = {"items": [], "total_count": 0, "page": 1, "limit": 50, "has_next": False}
     cursor = {"items": [], "next_cursor": None, "has_next": False}
     assert matches(doc, schema, offset)

@@ -253,6 +253,7 @@ class MethodDispatcher:
             default_mode=bound.route.pagination_mode,
             allowed_profiles=bound.profiles,
             profile_default=bound.route.profile_default,
+            allow_override=bound.route.allow_pagination_override,
         )
 
     def _profile(self, scope: Scope, bound: _Bound) -> str:

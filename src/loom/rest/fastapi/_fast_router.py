@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable
+from re import Pattern
 from typing import Any
 
-from starlette.routing import Match, Route
+from starlette.routing import Route, compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 __all__ = ["LoomRouteMiddleware", "install_front"]
@@ -28,7 +29,40 @@ def _first_segment(path: str) -> str:
     return stripped.split("/", 1)[0]
 
 
+def _canonical(path: str) -> str:
+    return path.rstrip("/") or "/"
+
+
+def _route_path(scope: Scope) -> str:
+    """The path inside the app, without the mount's ``root_path`` (as Starlette's
+    router reads it)."""
+    path: str = scope["path"]
+    root = scope.get("root_path", "")
+    if root and path.startswith(root) and path != root and path[len(root)] == "/":
+        return path[len(root) :]
+    return path
+
+
+class _Pattern:
+    """A route's regex compiled for its canonical path (no trailing slash)."""
+
+    __slots__ = ("convertors", "methods", "regex", "route")
+
+    def __init__(self, route: Route) -> None:
+        self.route = route
+        self.regex: Pattern[str]
+        self.regex, _, self.convertors = compile_path(_canonical(route.path))
+        self.methods = route.methods
+
+
 class LoomRouteMiddleware:
+    """Serves Loom's routes with and without their trailing slash, directly.
+
+    ``/products`` and ``/products/`` are the same resource for every method: no
+    redirect (clients do not re-send a POST body after a 307), no second route in the
+    table, one dict lookup or regex match on the path stripped of one trailing slash.
+    """
+
     loom_outer_safe = True
     """Renders its own errors, so it may run outside FastAPI's error middleware (see
     :func:`install_front`)."""
@@ -43,17 +77,17 @@ class LoomRouteMiddleware:
         self.app = app
         self._exact: dict[str, Route] = {}
         """Paths without parameters: one dict lookup, no regex."""
-        self._static: dict[str, list[Route]] = defaultdict(list)
-        self._dynamic: list[Route] = []
+        self._static: dict[str, list[_Pattern]] = defaultdict(list)
+        self._dynamic: list[_Pattern] = []
         for route in routes:
             if "{" not in route.path:
-                self._exact.setdefault(route.path, route)
+                self._exact.setdefault(_canonical(route.path), route)
                 continue
             head = _first_segment(route.path)
             if "{" in head:
-                self._dynamic.append(route)
+                self._dynamic.append(_Pattern(route))
             else:
-                self._static[head].append(route)
+                self._static[head].append(_Pattern(route))
         # The app's other static paths, read on the first request: routes added after
         # this middleware (health, metrics) must be known.
         self._reserved_source = reserved
@@ -61,28 +95,37 @@ class LoomRouteMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            path = scope["path"]
+            path = _route_path(scope)
             reserved = self._reserved
             if reserved is None:
                 assert self._reserved_source is not None
                 reserved = self._reserved = frozenset(self._reserved_source())
-            if path not in reserved:
-                exact = self._exact.get(path)
+            key = path[:-1] if len(path) > 1 and path[-1] == "/" else path
+            if path not in reserved and (key is path or key not in reserved):
+                exact = self._exact.get(key)
                 if exact is not None:
                     scope["endpoint"] = exact.endpoint
                     scope["path_params"] = {}
                     await exact.app(scope, receive, send)
                     return
-                candidates = self._static.get(_first_segment(path))
-                for routes in (candidates, self._dynamic):
-                    if not routes:
+                candidates = self._static.get(_first_segment(key))
+                for patterns in (candidates, self._dynamic):
+                    if not patterns:
                         continue
-                    for route in routes:
-                        match, child = route.matches(scope)
-                        if match is Match.FULL:
-                            scope.update(child)
-                            await route.app(scope, receive, send)
-                            return
+                    for pattern in patterns:
+                        match = pattern.regex.match(key)
+                        if match is None:
+                            continue
+                        if pattern.methods and scope["method"] not in pattern.methods:
+                            continue
+                        convertors = pattern.convertors
+                        scope["endpoint"] = pattern.route.endpoint
+                        scope["path_params"] = {
+                            name: convertors[name].convert(value)
+                            for name, value in match.groupdict().items()
+                        }
+                        await pattern.route.app(scope, receive, send)
+                        return
         await self.app(scope, receive, send)
 
 

@@ -23,8 +23,9 @@ from loom.rest.fastapi._docs import install_swagger_ui
 from loom.rest.fastapi._endpoint import MethodDispatcher, problem_response_parts
 from loom.rest.fastapi._fast_router import LoomRouteMiddleware, install_front
 from loom.rest.fastapi._jobs import job_routes
+from loom.rest.model import RestApiDefaults
 from loom.rest.openapi import build_openapi
-from loom.rest.routes import CompiledRoute, compile_routes, route_sort_key
+from loom.rest.routes import CompiledRoute, canonical_path, compile_routes, route_sort_key
 
 __all__ = ["LoomFastAPI", "build_fastapi_app"]
 
@@ -93,7 +94,10 @@ class LoomFastAPI(FastAPI):
         await super().__call__(scope, receive, send)
 
 
-def build_fastapi_app(runtime: Runtime) -> FastAPI:
+def build_fastapi_app(runtime: Runtime, *, defaults: RestApiDefaults | None = None) -> FastAPI:
+    """The FastAPI app serving ``runtime``'s interfaces; ``defaults`` (else
+    ``app.rest.defaults`` in the config) fills the pagination and profile settings
+    that neither a route nor its interface sets (0.2: ``create_fastapi_app(defaults=)``)."""
     cfg = runtime.config
     rest = "app.rest"
     title = str(select(cfg, f"{rest}.title") or select(cfg, "app.name") or "Loom API")
@@ -102,7 +106,7 @@ def build_fastapi_app(runtime: Runtime) -> FastAPI:
     redoc_url = select(cfg, f"{rest}.redoc_url", "/redoc")
     max_body = int(select(cfg, f"{rest}.max_body_size", DEFAULT_MAX_BODY))
 
-    routes = compile_routes(runtime.components.interfaces, runtime)
+    routes = compile_routes(runtime.components.interfaces, runtime, defaults)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -122,9 +126,11 @@ def build_fastapi_app(runtime: Runtime) -> FastAPI:
         description=select(cfg, f"{rest}.description"),
         **_NO_NATIVE_TELEMETRY,
     )
+    # One dispatcher per resource: "/products/" (POST) and "/products" (GET), if both
+    # are declared, are one URL and share the 405 handling.
     grouped: dict[str, list[CompiledRoute]] = defaultdict(list)
     for route in routes:
-        grouped[route.path].append(route)
+        grouped[canonical_path(route.path)].append(route)
     begin = runtime.uow.begin
     dispatchers: list[MethodDispatcher] = []
     for path in sorted(grouped, key=route_sort_key):
@@ -150,6 +156,18 @@ def build_fastapi_app(runtime: Runtime) -> FastAPI:
     install_front(app)
     status_routes, status_paths = job_routes(runtime)  # GET /jobs/{job_id}
     app.router.routes.extend(status_routes)
+    for status_route in status_routes:
+        # The job status URL, like Loom's routes, answers with a trailing slash too
+        # rather than through Starlette's redirect.
+        if isinstance(status_route, Route) and not status_route.path.endswith("/"):
+            app.router.routes.append(
+                Route(
+                    status_route.path + "/",
+                    endpoint=status_route.endpoint,
+                    methods=status_route.methods,
+                    include_in_schema=False,
+                )
+            )
     extra_paths = getattr(app.state, "loom_openapi_paths", None) or {}
     app.state.loom_openapi_paths = {**status_paths, **extra_paths}
 
