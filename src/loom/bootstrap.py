@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from omegaconf import DictConfig, OmegaConf
+
 from loom.core.config.loader import ConfigError, config_error, load_config, select
 from loom.core.di import Container
 from loom.core.discovery import discover
@@ -20,11 +22,11 @@ from loom.core.job.store import JobStore, MemoryJobStore
 from loom.core.model import model_info
 from loom.core.repository.registry import registered_repositories
 from loom.core.repository.sqlalchemy import Database, RepositorySQLAlchemy, table_for
-from loom.core.repository.sqlalchemy._database import PLAN_LISTS
+from loom.core.repository.sqlalchemy._database import DEFAULT_IDLE_TIMEOUT, PLAN_LISTS
 from loom.core.repository.sqlalchemy._jobs import SQLAlchemyJobStore
 from loom.core.runtime import Components, Runtime
 
-__all__ = ["build_runtime", "database_from_config", "load"]
+__all__ = ["build_runtime", "database_from_config", "load", "override_code_path"]
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./loom.db"
 
@@ -36,6 +38,19 @@ def load(*config_paths: str | Path | Any) -> Any:
     return load_config(*config_paths)
 
 
+def override_code_path(cfg: Any, code_path: str | Path) -> None:
+    """Set ``app.code_path`` from a caller's argument (``create_app(code_path=)``).
+
+    The argument is taken relative to the working directory, not the config file: it
+    comes from Python code, where that is what a relative path means.
+    """
+    resolved = str(Path(code_path).expanduser().resolve())
+    if isinstance(cfg, DictConfig):
+        OmegaConf.update(cfg, "app.code_path", resolved, force_add=True)
+    else:
+        cfg.setdefault("app", {})["code_path"] = resolved
+
+
 def database_from_config(cfg: Any) -> Database:
     url = select(cfg, "database.url") or DEFAULT_DATABASE_URL
     plan_lists = str(select(cfg, "database.plan_lists", "values"))
@@ -43,6 +58,7 @@ def database_from_config(cfg: Any) -> Database:
         allowed = ", ".join(PLAN_LISTS)
         message = f"expected one of {allowed}, got {plan_lists!r}"
         raise config_error(cfg, "database.plan_lists", message)
+    pgbouncer = _pgbouncer_setting(cfg)
     try:
         return Database(
             str(url),
@@ -51,12 +67,31 @@ def database_from_config(cfg: Any) -> Database:
             max_overflow=select(cfg, "database.max_overflow"),
             pool_pre_ping=bool(select(cfg, "database.pool_pre_ping", False)),
             pool_timeout=float(select(cfg, "database.pool_timeout", 10.0)),
+            pool_idle_timeout=float(
+                select(cfg, "database.pool_idle_timeout", DEFAULT_IDLE_TIMEOUT)
+            ),
+            pgbouncer=pgbouncer,
             connect_timeout=float(select(cfg, "database.connect_timeout", 5.0)),
             statement_timeout_ms=select(cfg, "database.statement_timeout_ms"),
             plan_lists=plan_lists,
         )
     except Exception as exc:
         raise config_error(cfg, "database.url", f"cannot use {str(url)!r}: {exc}") from None
+
+
+def _pgbouncer_setting(cfg: Any) -> bool | None:
+    """``database.pgbouncer``: true, false, or auto (the default: the first connection tells)."""
+    value = select(cfg, "database.pgbouncer", "auto")
+    if value is None or (isinstance(value, str) and value.strip().lower() == "auto"):
+        return None
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "yes", "on", "1"):
+        return True
+    if text in ("false", "no", "off", "0"):
+        return False
+    raise config_error(cfg, "database.pgbouncer", f"expected true, false or auto, got {value!r}")
 
 
 def _repository_factory(database: Database, secret: str, cache: Any = None) -> Any:

@@ -316,6 +316,7 @@ def install_observability(
     *,
     readiness_checks: Mapping[str, ReadinessCheck] | None = None,
     logger: Any = None,
+    metrics_registry: Any = None,
 ) -> Metrics | None:
     """Wire request ids, logs, metrics, spans and the health/metrics routes into ``app``.
 
@@ -338,7 +339,9 @@ def install_observability(
     metrics: Metrics | None = None
     skip: list[str] = [LIVE_PATH, READY_PATH]
     if _flag(metrics_cfg.get("enabled"), True):
-        metrics = Metrics()
+        # A caller's prometheus CollectorRegistry (create_app(metrics_registry=)), else
+        # one per app so two apps in a process never clash on metric names.
+        metrics = Metrics(registry=metrics_registry)
         metrics_path = str(metrics_cfg.get("path") or "/metrics")
         if not metrics_path.startswith("/"):
             metrics_path = "/" + metrics_path

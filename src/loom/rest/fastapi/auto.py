@@ -6,8 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
 
-from loom.bootstrap import build_runtime, load
+from loom.bootstrap import build_runtime, load, override_code_path
 from loom.rest.fastapi._idempotency import install_idempotency
 from loom.rest.fastapi._observability import install_observability
 from loom.rest.fastapi.app import build_fastapi_app
@@ -15,14 +16,24 @@ from loom.rest.fastapi.app import build_fastapi_app
 __all__ = ["create_app"]
 
 
-def create_app(*config_paths: str | Path | Any) -> FastAPI:
+def create_app(
+    *config_paths: str | Path | Any,
+    code_path: str | Path | None = None,
+    metrics_registry: CollectorRegistry | None = None,
+) -> FastAPI:
     """Load the config, discover the application and return its FastAPI app.
+
+    ``code_path`` replaces ``app.code_path`` (a folder, relative to the working
+    directory); ``metrics_registry`` is the prometheus ``CollectorRegistry`` the app's
+    metrics register in (default: one of its own, so two apps never clash).
 
     Swagger UI is at ``app.rest.docs_url`` (``/docs``) and the OpenAPI document at
     ``/openapi.json``; health at ``/health/live`` and ``/health/ready``; metrics at
     ``metrics.path`` when enabled.
     """
     cfg = load(*config_paths)
+    if code_path is not None:
+        override_code_path(cfg, code_path)
     runtime = build_runtime(cfg)
     app = build_fastapi_app(runtime)
     install_idempotency(app, runtime, cfg)
@@ -31,7 +42,9 @@ def create_app(*config_paths: str | Path | Any) -> FastAPI:
     if database is not None:
         checks["database"] = database.ping
     checks.update(getattr(runtime, "readiness_checks", {}) or {})
-    metrics = install_observability(app, cfg, readiness_checks=checks)
+    metrics = install_observability(
+        app, cfg, readiness_checks=checks, metrics_registry=metrics_registry
+    )
     if metrics is not None:
         runtime.metrics = metrics
         for dispatcher in app.state.loom_dispatchers:
