@@ -1,12 +1,16 @@
 """Framework errors.
 
-Every error a user can cause is a :class:`LoomError` carrying its HTTP status and a
-machine-readable ``code``, so adapters can render RFC 9457 problem documents without
-knowing the individual classes. Messages never contain SQL or driver text.
+The constructors are 0.2's (``LoomError(message, *, code)``, ``NotFound(entity, *,
+id)``, ``RuleViolation(field, message)``, ``RuleViolations(violations)``) and Loom's
+earlier forms keep working. Every error a user can cause is a :class:`LoomError`
+carrying its HTTP status and a machine-readable ``code``, so adapters can render RFC
+9457 problem documents without knowing the individual classes. Messages never contain
+SQL or driver text.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -15,6 +19,7 @@ from loom.core.naming import to_camel
 __all__ = [
     "BadRequest",
     "Conflict",
+    "DomainError",
     "FieldError",
     "Forbidden",
     "LoomError",
@@ -24,6 +29,7 @@ __all__ = [
     "RuleViolation",
     "RuleViolations",
     "ServiceUnavailable",
+    "SystemError",
     "Unauthorized",
     "ValidationError",
 ]
@@ -56,16 +62,35 @@ class FieldError:
 
 
 class LoomError(Exception):
-    """Base of every error Loom turns into a client response."""
+    """Base of every error Loom turns into a client response.
+
+    ``LoomError(message, *, code=...)`` (0.2's form) and ``LoomError(detail, *,
+    errors=...)`` (Loom's) are the same constructor: ``message`` and ``detail`` name one
+    text, and ``code`` overrides the class's code for this instance.
+    """
 
     status: int = 500
     code: str = "internal_error"
     title: str = "Internal Server Error"
 
-    def __init__(self, detail: str | None = None, *, errors: Sequence[FieldError] = ()) -> None:
-        self.detail = detail or self.title
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        code: str | None = None,
+        errors: Sequence[FieldError] = (),
+        detail: str | None = None,
+    ) -> None:
+        self.detail = message or detail or self.title
+        if code is not None:
+            self.code = code
         self.errors: tuple[FieldError, ...] = tuple(errors)
         super().__init__(self.detail)
+
+    @property
+    def message(self) -> str:
+        """The human-readable text (the problem document's ``detail``)."""
+        return self.detail
 
     def to_problem(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -80,38 +105,83 @@ class LoomError(Exception):
         return body
 
 
-class BadRequest(LoomError):
+class DomainError(LoomError):
+    """A business error the client caused: 400 unless a subclass says otherwise."""
+
+    status = 400
+    code = "domain_error"
+    title = "Bad Request"
+
+
+class SystemError(LoomError):
+    """A failure on the server's side that the application reports on purpose: 500.
+
+    It shadows the builtin inside this module only; 0.2 applications import it by
+    this name."""
+
+    status = 500
+    code = "system_error"
+    title = "Internal Server Error"
+
+
+class BadRequest(DomainError):
     status = 400
     code = "bad_request"
     title = "Bad Request"
 
 
-class Unauthorized(LoomError):
+class Unauthorized(DomainError):
     status = 401
     code = "unauthorized"
     title = "Unauthorized"
 
 
-class Forbidden(LoomError):
+class Forbidden(DomainError):
     status = 403
     code = "forbidden"
     title = "Forbidden"
 
 
-class NotFound(LoomError):
+_NO_ID: Any = object()
+
+
+class NotFound(DomainError):
+    """``NotFound("User", id=7)``: "User with id=7 not found", with ``.entity``/``.id``.
+
+    Loom's forms stay: ``NotFound(model="User", id=7)`` is the same error, and a single
+    positional text without ``id=`` is taken as the whole message.
+    """
+
     status = 404
     code = "not_found"
     title = "Not Found"
 
     def __init__(
-        self, detail: str | None = None, *, model: str | None = None, id: Any = None
+        self,
+        entity: Any = None,
+        *,
+        id: Any = _NO_ID,
+        model: Any = None,
+        detail: str | None = None,
     ) -> None:
-        if detail is None and model is not None:
-            detail = f"{model} {id!r} not found" if id is not None else f"{model} not found"
+        if model is not None and entity is None:
+            entity = model
+        if entity is not None and id is _NO_ID and model is None and isinstance(entity, str):
+            # Loom's ``NotFound("no such job")``: the text is the message, no entity.
+            detail, entity = detail or entity, None
+        name = entity if entity is None or isinstance(entity, str) else entity.__name__
+        self.entity: str | None = name
+        self.id: Any = None if id is _NO_ID else id
+        if detail is None and name is not None:
+            detail = (
+                f"{name} with id={self.id!r} not found"
+                if id is not _NO_ID
+                else (f"{name} not found")
+            )
         super().__init__(detail)
 
 
-class MethodNotAllowed(LoomError):
+class MethodNotAllowed(DomainError):
     status = 405
     code = "method_not_allowed"
     title = "Method Not Allowed"
@@ -121,25 +191,33 @@ class MethodNotAllowed(LoomError):
         super().__init__(f"allowed methods: {', '.join(self.allowed)}")
 
 
-class Conflict(LoomError):
+class Conflict(DomainError):
     status = 409
     code = "conflict"
     title = "Conflict"
 
-    def __init__(self, detail: str | None = None, *, fields: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        fields: Sequence[str] = (),
+        detail: str | None = None,
+        code: str | None = None,
+    ) -> None:
+        message = message or detail
         self.fields = tuple(fields)
         """Python names of the columns; the wire ``errors`` name them in camelCase."""
-        errors = [FieldError(to_camel(f), detail or "conflict") for f in self.fields]
-        super().__init__(detail, errors=errors)
+        errors = [FieldError(to_camel(f), message or "conflict") for f in self.fields]
+        super().__init__(message, code=code, errors=errors)
 
 
-class PayloadTooLarge(LoomError):
+class PayloadTooLarge(DomainError):
     status = 413
     code = "payload_too_large"
     title = "Payload Too Large"
 
 
-class ValidationError(LoomError):
+class ValidationError(DomainError):
     """Input that does not fit the declared types: 422 with every failing field."""
 
     status = 422
@@ -152,27 +230,100 @@ class ValidationError(LoomError):
         return cls(f"{where}{message}", errors=[FieldError(field, message)])
 
 
-class RuleViolation(LoomError):
-    """One business rule failed. Raise it from ``execute`` for ad-hoc checks."""
+class RuleViolation(DomainError):
+    """One business rule failed: ``RuleViolation("email", "already taken")`` (0.2's
+    ``(field, message)``), or Loom's ``RuleViolation("already taken", field="email")``.
+
+    Two positional texts are ``(field, message)``; one positional text is the message
+    unless ``message=`` is also given. ``str()`` is ``"field: message"``.
+    """
 
     status = 422
-    code = "rule_violations"
+    code = "rule_violation"
     title = "Rule Violation"
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        self.field = field
+    def __init__(self, *args: str | None, **kwargs: str | None) -> None:
+        field, message = _violation_args(args, kwargs)
+        self.field: str | None = field
         super().__init__(message, errors=[FieldError(field, message)])
+        self.detail = message
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.detail}" if self.field else self.detail
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.field!r}, {self.detail!r})"
+
+
+def _violation_args(
+    args: tuple[str | None, ...], kwargs: dict[str, str | None]
+) -> tuple[str | None, str]:
+    unknown = set(kwargs) - {"field", "message"}
+    if unknown or len(args) > 2:
+        raise TypeError(
+            "RuleViolation takes (field, message), or (message, *, field=None); "
+            f"got {len(args)} positional and {sorted(kwargs)} keyword arguments"
+        )
+    if len(args) == 2:
+        if kwargs:
+            raise TypeError("RuleViolation(field, message): no keywords with two positionals")
+        field, message = args
+    elif len(args) == 1:
+        if "message" in kwargs:
+            field, message = args[0], kwargs["message"]
+        else:
+            message, field = args[0], kwargs.get("field")
+    else:
+        field, message = kwargs.get("field"), kwargs.get("message")
+    if message is None:
+        raise TypeError("RuleViolation needs a message")
+    return field, str(message)
+
+
+# What inspect (and so a 0.2 signature check) shows: 0.2's parameters.
+RuleViolation.__init__.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+    [
+        inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD),
+        inspect.Parameter("field", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation="str"),
+        inspect.Parameter("message", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation="str"),
+    ]
+)
 
 
 class RuleViolations(RuleViolation):
-    """Several declared rules failed; all of them are reported at once."""
+    """Every failed rule of one call, reported at once (``.violations``; ``.errors``
+    holds the same as wire entries)."""
 
-    def __init__(self, errors: Sequence[FieldError]) -> None:
-        LoomError.__init__(self, "; ".join(e.message for e in errors), errors=errors)
-        self.field = errors[0].field if errors else None
+    code = "rule_violations"
+    title = "Rule Violation"
+
+    def __init__(
+        self,
+        violations: Sequence[RuleViolation | FieldError] = (),
+        *,
+        errors: Sequence[RuleViolation | FieldError] = (),
+    ) -> None:
+        items: list[RuleViolation] = []
+        for item in (*violations, *errors):
+            if isinstance(item, RuleViolations):
+                items.extend(item.violations)
+            elif isinstance(item, RuleViolation):
+                items.append(item)
+            else:
+                items.append(RuleViolation(item.field, item.message))
+        self.violations: tuple[RuleViolation, ...] = tuple(items)
+        fields = [FieldError(v.field, v.detail) for v in items]
+        LoomError.__init__(self, "; ".join(e.message for e in fields), errors=fields)
+        self.field = fields[0].field if fields else None
+
+    def __str__(self) -> str:
+        return "; ".join(str(v) for v in self.violations)
+
+    def __repr__(self) -> str:
+        return f"RuleViolations({list(self.violations)!r})"
 
 
-class ServiceUnavailable(LoomError):
+class ServiceUnavailable(SystemError):
     status = 503
     code = "service_unavailable"
     title = "Service Unavailable"

@@ -7,13 +7,14 @@ JSON parse, a key normalisation (snake_case and camelCase both accepted) and one
 
 from __future__ import annotations
 
-from typing import Any
+import typing
+from typing import Annotated, Any
 
 import msgspec
 
 from loom.core.command._command import set_fields_set
-from loom.core.command._types import COMPUTED, INTERNAL, field_role
-from loom.core.errors import ValidationError
+from loom.core.command._types import COMPUTED, INTERNAL, PATCH, field_role, patch_allows_null
+from loom.core.errors import FieldError, ValidationError
 from loom.core.validation import from_msgspec
 
 __all__ = ["CommandCodec", "codec_for"]
@@ -27,6 +28,8 @@ class CommandCodec:
 
     __slots__ = (
         "_direct",
+        "_not_null",
+        "_schema_type",
         "_sent",
         "_wire_keys",
         "command_type",
@@ -87,6 +90,14 @@ class CommandCodec:
             if f.name in self.hidden
         )
         self._sent: dict[tuple[str, ...], frozenset[str]] = {}
+        # ``Patch[T]`` whose T refuses None: "a T, or not sent". msgspec would accept
+        # the null (the field's type is ``T | None`` so that "not sent" can be None).
+        self._not_null: tuple[tuple[str, str], ...] = tuple(
+            (f.encode_name, _type_name(f.type))
+            for f in visible
+            if field_role(f.type) is PATCH and not patch_allows_null(f.type)
+        )
+        self._schema_type: type[msgspec.Struct] | None = None
 
     def decode_json(self, raw: bytes) -> msgspec.Struct:
         if not raw or raw.isspace():
@@ -113,6 +124,8 @@ class CommandCodec:
                 wire = key_map.get(key) if isinstance(key, str) else None
                 if wire is not None:
                     normalised[wire] = value
+        if self._not_null:
+            self._refuse_nulls(normalised)
         direct = self._direct
         try:
             obj = msgspec.convert(normalised, self.command_type if direct else self.input_type)
@@ -136,9 +149,63 @@ class CommandCodec:
                 self._sent[key] = sent
         return sent
 
+    def _refuse_nulls(self, normalised: dict[str, Any]) -> None:
+        errors = [
+            FieldError(wire, f"Expected {tname}, got null")
+            for wire, tname in self._not_null
+            if wire in normalised and normalised[wire] is None
+        ]
+        if errors:
+            where = ", ".join(f"`{e.field}`" for e in errors)
+            raise ValidationError(f"{where}: may be left out, but not null", errors=errors)
+
     def json_schema_type(self) -> type[msgspec.Struct]:
-        """The type whose schema describes what a client may send."""
-        return self.input_type
+        """The type whose schema describes what a client may send (a ``Patch[T]``
+        that refuses null is shown as an optional ``T``)."""
+        if not self._not_null:
+            return self.input_type
+        if self._schema_type is None:
+            refused = {wire for wire, _ in self._not_null}
+            fields: list[Any] = []
+            for f in msgspec.structs.fields(self.input_type):
+                if f.encode_name in refused:
+                    fields.append((f.name, _without_none(f.type), msgspec.UNSET))
+                elif f.default is not msgspec.NODEFAULT:
+                    fields.append((f.name, f.type, f.default))
+                elif f.default_factory is not msgspec.NODEFAULT:
+                    fields.append(
+                        (f.name, f.type, msgspec.field(default_factory=f.default_factory))
+                    )
+                else:
+                    fields.append((f.name, f.type))
+            self._schema_type = msgspec.defstruct(
+                self.command_type.__name__,
+                fields,
+                kw_only=True,
+                rename={f.name: f.encode_name for f in msgspec.structs.fields(self.input_type)},
+                module=self.command_type.__module__,
+            )
+        return self._schema_type
+
+
+def _without_none(annotation: Any) -> Any:
+    """``Annotated[T | None, ...]`` -> ``T | UnsetType`` (for the schema only)."""
+    inner = (
+        typing.get_args(annotation)[0] if typing.get_origin(annotation) is Annotated else annotation
+    )
+    args = [a for a in typing.get_args(inner) if a is not type(None)] or [inner]
+    result: Any = args[0]
+    for extra in args[1:]:
+        result = result | extra
+    return result | msgspec.UnsetType
+
+
+def _type_name(annotation: Any) -> str:
+    inner = _without_none(annotation)
+    names = [
+        getattr(a, "__name__", str(a)) for a in typing.get_args(inner) if a is not msgspec.UnsetType
+    ]
+    return " | ".join(names) or "a value"
 
 
 _CODECS: dict[type, CommandCodec] = {}
