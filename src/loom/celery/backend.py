@@ -38,14 +38,16 @@ from kombu import Queue
 
 from loom.celery._loop import LoopThread
 from loom.core.config.loader import resolve, select
+from loom.core.job.backends.inline import run_attempts
+from loom.core.job.envelope import JobEnvelope
+from loom.core.job.handle import JobFailedError, JobTimeoutError
 from loom.core.job.runner import JobRunner, Outcome, config_section
-from loom.core.job.service import JobEnvelope
 from loom.core.job.store import JobStore, jsonable, utcnow
 
 if TYPE_CHECKING:
     from loom.core.runtime import Runtime
 
-__all__ = ["TASK_PREFIX", "CeleryBackend", "JobFailed", "celery_settings"]
+__all__ = ["TASK_PREFIX", "CeleryBackend", "CeleryResultWaiter", "JobFailed", "celery_settings"]
 
 log = logging.getLogger("loom.jobs")
 
@@ -216,13 +218,18 @@ class CeleryBackend:
         self.runtime.spawn(self.publish(envelope))
 
     def _send(self, envelope: JobEnvelope) -> None:
+        timing: dict[str, Any] = (
+            {"eta": envelope.eta}
+            if envelope.eta is not None
+            else {"countdown": envelope.countdown or None}
+        )
         self.task_for(envelope.job).apply_async(
             args=[msgspec.to_builtins(envelope)],
             task_id=envelope.job_id,
             queue=envelope.queue,
-            countdown=envelope.countdown or None,
             priority=envelope.priority,
             retry=False,
+            **timing,
         )
 
     async def publish(self, envelope: JobEnvelope) -> bool:
@@ -245,13 +252,18 @@ class CeleryBackend:
         """Eager mode: every attempt now, in this process, sleeping the backoff between."""
         async with self.runtime.unit_of_work():
             await self.store.mark_enqueued(envelope.job_id)
-        if envelope.countdown:
-            await asyncio.sleep(envelope.countdown)
-        while True:
-            outcome = await self.runner.attempt(envelope)
-            if outcome.kind != "retry":
-                return outcome
-            await asyncio.sleep(outcome.delay)
+        delay = envelope.delay()
+        if delay:
+            await asyncio.sleep(delay)
+        return await run_attempts(self.runner, envelope)
+
+    # -- results -----------------------------------------------------------------------
+
+    @property
+    def result_waiter(self) -> CeleryResultWaiter | None:
+        """How a :class:`~loom.core.job.handle.JobHandle` waits: through Celery's result
+        backend; eager jobs settle their handles in this process instead."""
+        return None if self.eager else CeleryResultWaiter(self)
 
     # -- relay -------------------------------------------------------------------------
 
@@ -289,3 +301,44 @@ class CeleryBackend:
                 raise
             except Exception:
                 log.warning("outbox relay round failed", exc_info=True)
+
+
+class CeleryResultWaiter:
+    """``JobHandle.wait`` on Celery: ``AsyncResult.get`` (needs ``celery.result_backend``);
+    ``wait_async`` reads the job's record instead, so it needs no result backend."""
+
+    def __init__(self, backend: CeleryBackend) -> None:
+        self.backend = backend
+
+    def wait_result(self, job_id: str, timeout: float | None) -> Any:
+        from celery.backends.base import DisabledBackend
+        from celery.exceptions import TimeoutError as CeleryTimeout
+
+        app = self.backend.celery_app
+        result = app.AsyncResult(job_id)
+        if isinstance(result.backend, DisabledBackend):
+            raise RuntimeError(
+                f"JobHandle.wait() for job {job_id} needs a Celery result backend: set "
+                "celery.result_backend (e.g. redis://localhost:6379/1), or use "
+                "`await handle.wait_async()`, which reads the job's record"
+            )
+        try:
+            return result.get(timeout=timeout, propagate=True, disable_sync_subtasks=False)
+        except CeleryTimeout:
+            raise JobTimeoutError(job_id, timeout) from None
+        except Exception as exc:
+            raise JobFailedError(job_id, cause=exc) from exc
+
+    async def wait_result_async(self, job_id: str, timeout: float | None) -> Any:
+        store = self.backend.store
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        while True:
+            record = await store.get(job_id)
+            if record is not None and record.finished:
+                if record.state == "succeeded":
+                    return record.result
+                raise JobFailedError(job_id, cause=f"{record.error_type}: {record.error}")
+            if deadline is not None and loop.time() >= deadline:
+                raise JobTimeoutError(job_id, timeout)
+            await asyncio.sleep(0.05)

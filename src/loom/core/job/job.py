@@ -14,7 +14,7 @@ T = TypeVar("T")
 
 
 class Job(Generic[T]):
-    """Subclass with ``Job[ResultType]`` and define ``async def execute``.
+    """Subclass with ``Job[ResultType]`` and define ``execute`` (async, or plain ``def``).
 
     Class options: ``__queue__`` (default ``"default"``), ``__retries__`` (extra
     attempts after a failure), ``__countdown__`` (seconds before the first run),
@@ -26,7 +26,7 @@ class Job(Generic[T]):
     __retries__: ClassVar[int] = 0
     __countdown__: ClassVar[float] = 0
     __timeout__: ClassVar[float | None] = None
-    __priority__: ClassVar[int | None] = None
+    __priority__: ClassVar[int | None] = 0
     result_type: ClassVar[Any] = Any
     rules: ClassVar[Sequence[Rule]] = ()
     computes: ClassVar[Sequence[Compute]] = ()

@@ -33,7 +33,9 @@ from typing import TYPE_CHECKING, Any, Literal
 import msgspec
 
 from loom.core.errors import RuleViolation, ValidationError
-from loom.core.job.service import JobEnvelope
+from loom.core.job.callback import callback_context
+from loom.core.job.envelope import JobEnvelope
+from loom.core.job.handle import JobFailedError, settle_job
 from loom.core.job.store import JobRecord, JobStore, error_summary, utcnow
 from loom.core.observability.context import restore_trace_headers
 from loom.core.observability.tracing import job_span
@@ -79,9 +81,12 @@ def config_section(cfg: Any, key: str) -> Mapping[str, Any]:
 class JobRunner:
     """Runs attempts of recorded jobs on one runtime; shared by all backends."""
 
-    def __init__(self, runtime: Runtime, store: JobStore) -> None:
+    def __init__(self, runtime: Runtime, store: JobStore, executor: Any = None) -> None:
         self.runtime = runtime
         self.store = store
+        # What runs a job's plan: the runtime, unless an InlineJobService was given
+        # an executor of its own.
+        self.executor: Any = executor if executor is not None else runtime
         self._policies: dict[str, RetryPolicy] = {}
 
     # -- settings ----------------------------------------------------------------------
@@ -138,7 +143,7 @@ class JobRunner:
         try:
             job = self.runtime.job_class(name)
             with job_span(name, queue, record.id):
-                run = self.runtime.execute(job, params=record.params, payload=record.payload)
+                run = self.executor.execute(job, params=record.params, payload=record.payload)
                 result = await (asyncio.wait_for(run, record.timeout) if record.timeout else run)
         except Exception as exc:
             elapsed = time.perf_counter() - started
@@ -146,6 +151,7 @@ class JobRunner:
         elapsed = time.perf_counter() - started
         await self._finish(record, "succeeded", result=result)
         self._event(name, queue, "succeeded", elapsed)
+        settle_job(record.id, result=result)
         return Outcome(kind="succeeded", result=result)
 
     async def _failed(self, record: JobRecord, exc: Exception, elapsed: float) -> Outcome:
@@ -177,6 +183,7 @@ class JobRunner:
         )
         await self._finish(record, "failed", error=error)
         self._event(record.job, record.queue, "failed", elapsed)
+        settle_job(record.id, error=JobFailedError(record.id, cause=exc))
         return Outcome(kind="failed", error=error)
 
     async def _finish(
@@ -210,7 +217,7 @@ class JobRunner:
         error: tuple[str, str] | None,
     ) -> None:
         instance = self.runtime.instance(self.callback_class(name))
-        context = dict(record.params)
+        context = callback_context(record.params, record.payload)
         if state == "succeeded":
             outcome = instance.on_success(record.id, result, **context)
         else:

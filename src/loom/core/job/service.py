@@ -10,13 +10,24 @@ right after (the record is relayed or recovered later).
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import logging
 import time
 import uuid
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from loom.core.job.envelope import JobBackend, JobEnvelope, callback_name, qualified_name
+from loom.core.job.handle import (
+    JobFailedError,
+    JobGroup,
+    JobHandle,
+    JobResultWaiter,
+    JobTimeoutError,
+    track_job,
+)
 from loom.core.uow import current_unit_of_work
 
 if TYPE_CHECKING:
@@ -24,6 +35,7 @@ if TYPE_CHECKING:
     from loom.core.runtime import Runtime
 
 __all__ = [
+    "InlineJobService",
     "JobBackend",
     "JobEnvelope",
     "JobHandle",
@@ -32,44 +44,12 @@ __all__ = [
     "qualified_name",
 ]
 
-
-class JobHandle(msgspec.Struct, frozen=True, kw_only=True):
-    """What ``dispatch`` returns: the id to poll ``GET /jobs/{job_id}`` with."""
-
-    job_id: str
-    queue: str
+log = logging.getLogger("loom.jobs")
 
 
-class JobEnvelope(msgspec.Struct, kw_only=True):
-    """Everything a backend needs to run a job somewhere else, JSON-serialisable."""
-
-    job_id: str
-    job: str
-    queue: str
-    params: dict[str, Any] = {}
-    payload: Any = None
-    on_success: str | None = None
-    on_failure: str | None = None
-    retries: int = 0
-    countdown: float = 0
-    timeout: float | None = None
-    priority: int | None = None
-    trace_id: str | None = None
-    headers: dict[str, str] = {}
-
-
-class JobBackend(Protocol):
-    async def submit(self, envelope: JobEnvelope) -> None: ...
-
-
-def qualified_name(cls: type) -> str:
-    """The name a job is registered (and routed to a Celery task) under."""
-    return cls.__qualname__
-
-
-def callback_name(cls: type) -> str:
-    """``module:qualname``, so a worker that did not discover the class can import it."""
-    return f"{cls.__module__}:{cls.__qualname__}"
+def _utc(value: dt.datetime) -> dt.datetime:
+    """A naive ``eta`` is read as UTC, as Celery does with its default timezone."""
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 class JobService:
@@ -104,15 +84,24 @@ class JobService:
 
     def envelope(
         self,
-        job: type,
+        job_type: type,
         *,
         params: Mapping[str, Any] | None = None,
         payload: Any = None,
         on_success: type | None = None,
         on_failure: type | None = None,
         queue: str | None = None,
+        countdown: float | None = None,
+        priority: int | None = None,
+        eta: dt.datetime | None = None,
     ) -> JobEnvelope:
-        settings = self._runtime.job_settings(job)
+        """The message for one dispatch; explicit options win over ``jobs.<Name>.*``
+        and the class attributes."""
+        if countdown is not None and eta is not None:
+            raise TypeError(
+                f"dispatch({job_type.__qualname__}): pass countdown= or eta=, not both"
+            )
+        settings = self._runtime.job_settings(job_type)
         from loom.core.observability.context import capture_trace_headers, current_trace_id
 
         for callback in (on_success, on_failure):
@@ -120,40 +109,56 @@ class JobService:
                 self._runtime.register_callback(callback)
         return JobEnvelope(
             job_id=uuid.uuid4().hex,
-            job=qualified_name(job),
+            job=qualified_name(job_type),
             queue=queue or settings["queue"],
             params=msgspec.to_builtins(dict(params or {})),
             payload=msgspec.to_builtins(payload),
             on_success=callback_name(on_success) if on_success else None,
             on_failure=callback_name(on_failure) if on_failure else None,
             retries=settings["retries"],
-            countdown=settings["countdown"],
+            countdown=(
+                0.0
+                if eta is not None
+                else float(settings["countdown"] if countdown is None else countdown)
+            ),
             timeout=settings["timeout"],
-            priority=settings["priority"],
+            priority=settings["priority"] if priority is None else int(priority),
+            eta=_utc(eta) if eta is not None else None,
             trace_id=current_trace_id(),
             headers=capture_trace_headers(),
         )
 
     def dispatch(
         self,
-        job: type,
+        job_type: type,
         *,
         params: Mapping[str, Any] | None = None,
         payload: Any = None,
         on_success: type | None = None,
         on_failure: type | None = None,
         queue: str | None = None,
+        countdown: float | None = None,
+        priority: int | None = None,
+        eta: dt.datetime | None = None,
     ) -> JobHandle:
-        """Queue ``job``; inside a use case it is recorded in the use case's
-        transaction and sent only after the commit (never after a rollback)."""
+        """Queue ``job_type``; inside a use case it is recorded in the use case's
+        transaction and sent only after the commit (never after a rollback).
+
+        ``queue``, ``countdown`` (seconds), ``priority`` and ``eta`` (an absolute
+        time; naive means UTC) override the job's settings for this dispatch.
+        """
         envelope = self.envelope(
-            job,
+            job_type,
             params=params,
             payload=payload,
             on_success=on_success,
             on_failure=on_failure,
             queue=queue,
+            countdown=countdown,
+            priority=priority,
+            eta=eta,
         )
+        handle = self._handle(envelope)
         backend = self.backend
         store = self.store
         uow = current_unit_of_work()
@@ -165,7 +170,42 @@ class JobService:
         metrics = getattr(self._runtime, "metrics", None)
         if metrics is not None:
             metrics.job_event(envelope.job, envelope.queue, "dispatched")
-        return JobHandle(job_id=envelope.job_id, queue=envelope.queue)
+        return handle
+
+    def _handle(self, envelope: JobEnvelope) -> JobHandle:
+        waiter: JobResultWaiter | None = getattr(self.backend, "result_waiter", None)
+        return JobHandle(
+            envelope.job_id,
+            envelope.queue,
+            dt.datetime.now(dt.UTC),
+            future=None if waiter is not None else track_job(envelope.job_id),
+            waiter=waiter,
+        )
+
+    def dispatch_parallel(
+        self,
+        jobs: Sequence[tuple[type, Mapping[str, Any] | None]],
+        *,
+        on_all_success: type | None = None,
+        on_any_failure: type | None = None,
+    ) -> JobGroup:
+        """Dispatch each ``(job_type, payload)`` and return their :class:`JobGroup`.
+
+        Group callbacks are not run (as in 0.2): a backend that cannot honour them
+        (Celery) refuses them before anything is dispatched; elsewhere they are
+        ignored with a warning. Wait for the group instead.
+        """
+        if on_all_success is not None or on_any_failure is not None:
+            if getattr(self.backend, "result_waiter", None) is not None:
+                raise NotImplementedError(
+                    "dispatch_parallel: on_all_success/on_any_failure are not supported "
+                    "on Celery; wait for the JobGroup instead"
+                )
+            log.warning(
+                "dispatch_parallel: group callbacks are ignored by %r; wait for the group",
+                self.backend,
+            )
+        return JobGroup([self.dispatch(job_type, payload=payload) for job_type, payload in jobs])
 
     async def _record_and_submit(self, envelope: JobEnvelope) -> None:
         async with self._runtime.unit_of_work():
@@ -173,11 +213,15 @@ class JobService:
         await self.backend.submit(envelope)
 
     async def run(
-        self, job: type, *, params: Mapping[str, Any] | None = None, payload: Any = None
+        self,
+        job_type: type,
+        *,
+        params: Mapping[str, Any] | None = None,
+        payload: Any = None,
     ) -> Any:
-        """Run ``job`` now, in this process (inside the caller's transaction), and
+        """Run ``job_type`` now, in this process (inside the caller's transaction), and
         return its result. No record, no retries, no callbacks: a plain call."""
-        return await self._runtime.execute(job, params=params, payload=payload)
+        return await self._runtime.execute(job_type, params=params, payload=payload)
 
     async def status(self, job_id: str) -> JobRecord | None:
         """The job's record (state, attempts, result or error), or ``None``."""
@@ -197,3 +241,26 @@ class JobService:
                 state = record.state if record is not None else "unknown"
                 raise TimeoutError(f"job {job_id} still {state} after {timeout}s")
             await asyncio.sleep(poll)
+
+
+class InlineJobService(JobService):
+    """Runs each dispatched job in this process right after the dispatching commit,
+    then its callback, before the request that dispatched it returns.
+
+    ``factory`` is the :class:`~loom.core.runtime.Runtime` (it builds jobs and
+    callbacks through DI); ``executor`` optionally replaces it for running the jobs'
+    plans (anything with the runtime's ``execute``). A job's error goes to its
+    ``on_failure`` callback and its handle, never to the dispatcher; retries follow
+    ``__retries__``. A job with a countdown or an eta runs in the background when due,
+    so the request is not held for it. Records are kept as on every backend
+    (``GET /jobs/{id}``, ``status``).
+    """
+
+    def __init__(self, factory: Runtime, executor: Any = None) -> None:
+        from loom.core.job.backends.inline import InlineBackend
+        from loom.core.job.store import MemoryJobStore
+
+        # Share the application's job records (the SQL store) when it has them.
+        current = getattr(factory.job_service, "_backend", None)
+        store: JobStore | None = getattr(current, "store", None)
+        super().__init__(factory, InlineBackend(factory, store or MemoryJobStore(), executor))

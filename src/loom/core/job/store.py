@@ -16,7 +16,7 @@ from typing import Any, Literal, Protocol
 
 import msgspec
 
-from loom.core.job.service import JobEnvelope
+from loom.core.job.envelope import JobEnvelope
 
 __all__ = [
     "FINISHED",
@@ -104,7 +104,7 @@ class JobRecord(msgspec.Struct, kw_only=True):
             headers=dict(envelope.headers),
             trace_id=envelope.trace_id,
             created_at=now,
-            available_at=now + dt.timedelta(seconds=envelope.countdown or 0),
+            available_at=now + dt.timedelta(seconds=envelope.delay(now)),
         )
 
     def envelope(self) -> JobEnvelope:
@@ -120,9 +120,16 @@ class JobRecord(msgspec.Struct, kw_only=True):
             countdown=self.countdown,
             timeout=self.timeout,
             priority=self.priority,
+            eta=self._first_start(),
             trace_id=self.trace_id,
             headers=dict(self.headers),
         )
+
+    def _first_start(self) -> dt.datetime | None:
+        """When a never-started job was asked to start, so a late relay keeps the time."""
+        if self.attempts or self.available_at is None or self.created_at is None:
+            return None
+        return self.available_at if self.available_at > self.created_at else None
 
     @property
     def finished(self) -> bool:

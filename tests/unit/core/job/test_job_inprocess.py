@@ -123,7 +123,7 @@ async def test_job_failing_every_attempt_ends_failed_and_runs_the_failure_callba
         assert (await product(runtime, pid)).category == "home-failed"
 
 
-async def test_sync_callbacks_get_job_id_result_error_and_the_dispatch_params(
+async def test_sync_callbacks_get_job_id_result_error_and_the_payload_then_params(
     db_url: str,
 ) -> None:
     async with started_runtime(db_url, jobs={"TagProductJob": {"retries": 0}}) as runtime:
@@ -146,16 +146,17 @@ async def test_sync_callbacks_get_job_id_result_error_and_the_dispatch_params(
         assert (await jobs.wait(ok.job_id)).state == "succeeded"
         assert (await jobs.wait(bad.job_id)).state == "failed"
         by_kind = {entry[0]: entry for entry in SEEN}
+        # The context is 0.2's: the payload's keys, then the params' keys not in it.
         assert by_kind["success"][1:4] == (
             ok.job_id,
             "home-a",
-            {"product_id": pid, "extra": "ctx"},
+            {"tag": "a", "product_id": pid, "extra": "ctx"},
         )
         assert by_kind["failure"][1:5] == (
             bad.job_id,
             "RuntimeError",
             "attempt 2 failed",
-            {"product_id": pid},
+            {"tag": "b", "fail_times": 5, "product_id": pid},
         )
 
 

@@ -1,4 +1,5 @@
-"""Job backends of the core: the embedded :class:`InProcessBackend`.
+"""Job backends of the core: the embedded :class:`InProcessBackend` and the
+:class:`InlineBackend` of ``InlineJobService``.
 
 The Celery backend is an adapter (``loom.celery.backend``); choosing between them,
 and between the SQL and the memory job store, happens in :mod:`loom.bootstrap`, so the
@@ -7,6 +8,7 @@ core never imports an adapter.
 
 from __future__ import annotations
 
+from loom.core.job.backends.inline import InlineBackend
 from loom.core.job.backends.inprocess import InProcessBackend
 
-__all__ = ["InProcessBackend"]
+__all__ = ["InProcessBackend", "InlineBackend"]

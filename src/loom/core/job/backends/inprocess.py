@@ -16,7 +16,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from loom.core.job.runner import JobRunner
-from loom.core.job.service import JobEnvelope
+from loom.core.job.envelope import JobEnvelope
 from loom.core.job.store import JobStore, utcnow
 
 if TYPE_CHECKING:
@@ -128,7 +128,7 @@ class InProcessBackend:
         if self._stopped:
             return
         self._ensure_started()
-        self._schedule(envelope, envelope.countdown)
+        self._schedule(envelope, envelope.delay())
 
     def _schedule(
         self, envelope: JobEnvelope, delay: float, *, allow_running: bool = False
