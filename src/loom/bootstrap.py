@@ -7,7 +7,7 @@ so they see the same application.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -165,6 +165,7 @@ def build_runtime(
     *config_paths: str | Path | Any,
     components: Components | None = None,
     services: Mapping[Any, Any] | None = None,
+    modules: Iterable[Callable[[Any], Any]] = (),
 ) -> Runtime:
     """Load config, discover components, wire adapters and compile every plan.
 
@@ -196,6 +197,8 @@ def build_runtime(
     backend = job_backend_from_config(cfg, runtime)
     if backend is not None:
         runtime.job_service.backend = backend
+    for module in modules:  # DI modules, ``fn(container)``: before anything is built
+        module(runtime.container)
     runtime.prepare()
 
     async def _create_tables() -> None:
