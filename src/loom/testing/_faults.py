@@ -25,7 +25,7 @@ def system_error(model: Any, method: str) -> BaseException:
     cls: Any = getattr(errors, "SystemError", None)
     if isinstance(cls, type) and issubclass(cls, errors.LoomError):
         try:
-            return cls(message)  # type: ignore[no-any-return]
+            return cls(message)
         except TypeError:  # a signature this helper does not know: fall through
             pass
     return errors.LoomError(message)

@@ -169,7 +169,7 @@ class GoldenHarness:
             return contract
         if typing.get_origin(contract) is RepoFor:
             (target,) = typing.get_args(contract)
-            return target  # type: ignore[no-any-return]
+            return target
         known = self._contracts.get(contract)
         if known is not None:
             return known

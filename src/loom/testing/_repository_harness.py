@@ -69,7 +69,7 @@ class RepositoryIntegrationHarness:
     def __getattr__(self, name: str) -> RepositorySlot:
         slots = self.__dict__.get("slots") or {}
         try:
-            return slots[name]  # type: ignore[no-any-return]
+            return slots[name]
         except KeyError:
             raise AttributeError(
                 f"repository harness has no model named {name!r} (known: {sorted(slots)})"

@@ -45,7 +45,14 @@ from loom.core.model import all_models, model_info
 from loom.core.model._fields import OnDelete
 from loom.core.uow import UnitOfWork, current_unit_of_work
 
-__all__ = ["ALL_TABLES", "CacheStats", "RepositoryCache"]
+__all__ = [
+    "ALL_TABLES",
+    "CacheStats",
+    "RepositoryCache",
+    "new_generation",
+    "next_step",
+    "parse_token",
+]
 
 log = logging.getLogger("loom.cache")
 
@@ -56,7 +63,17 @@ _START_BITS = 52
 _STEP_MAX = 1 << 20
 
 
-def _parse_token(value: Any) -> int | None:
+def new_generation() -> int:
+    """A fresh token: random, so a re-created counter does not revive old entries."""
+    return secrets.randbits(_START_BITS)
+
+
+def next_step() -> int:
+    """How far a bump moves a token: random, for the same reason."""
+    return secrets.randbelow(_STEP_MAX) + 1
+
+
+def parse_token(value: Any) -> int | None:
     if value is None:
         return None
     if isinstance(value, int):
@@ -106,8 +123,12 @@ class RepositoryCache:
         default_list_ttl: float | None = 60.0,
         namespace: str = "loom",
         retry_after: float = 5.0,
+        resolver: Any = None,
     ) -> None:
         self.backend = backend
+        self.resolver = resolver
+        """A :class:`~loom.core.cache.DependencyResolver` keeping the generation tokens
+        (the hand-wired 0.2 form); ``None`` keeps them in ``backend`` itself."""
         self.default_ttl = default_ttl or None
         self.default_list_ttl = default_list_ttl or None
         self.namespace = namespace
@@ -159,18 +180,26 @@ class RepositoryCache:
         if not await self._ready():
             self.stats.bypasses += 1
             return None
+        if self.resolver is not None:
+            try:
+                found = tuple(await self.resolver.generations((ALL_TABLES, *tables)))
+            except Exception as exc:
+                self._trip(exc)
+                self.stats.bypasses += 1
+                return None
+            return found
         keys = [self._token_key(t) for t in (ALL_TABLES, *tables)]
         try:
-            values = await self.backend.multi_get(keys, loads_fn=_parse_token)
+            values = await self.backend.multi_get(keys, loads_fn=parse_token)
             if any(v is None for v in values):
                 for key, value in zip(keys, values, strict=True):
                     if value is None:
                         try:
-                            start = secrets.randbits(_START_BITS)
+                            start = new_generation()
                             await self.backend.add(key, str(start), dumps_fn=str)
                         except ValueError:  # somebody else created it first
                             pass
-                values = await self.backend.multi_get(keys, loads_fn=_parse_token)
+                values = await self.backend.multi_get(keys, loads_fn=parse_token)
         except Exception as exc:
             self._trip(exc)
             self.stats.bypasses += 1
@@ -182,11 +211,14 @@ class RepositoryCache:
 
     async def _send_bumps(self, tables: set[str]) -> bool:
         async def bump_one(table: str) -> None:
-            step = secrets.randbelow(_STEP_MAX) + 1
+            step = next_step()
             await self.backend.increment(self._token_key(table), step)
 
         try:
-            await asyncio.gather(*(bump_one(t) for t in sorted(tables)))
+            if self.resolver is not None:
+                await self.resolver.bump(sorted(tables))
+            else:
+                await asyncio.gather(*(bump_one(t) for t in sorted(tables)))
         except Exception as exc:
             self._trip(exc)
             return False

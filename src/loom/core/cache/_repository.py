@@ -9,13 +9,18 @@ which also sees custom SQL and cascading deletes.
 
 from __future__ import annotations
 
+import functools
 import hashlib
-from collections.abc import Mapping
+import typing
+import weakref
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import msgspec
 
 from loom.core.cache._cache import RepositoryCache
+from loom.core.cache.config import CacheConfig
+from loom.core.cache.decorators import CacheQuery, cache_query_of
 from loom.core.cache.serializer import MsgspecSerializer
 from loom.core.model import ModelInfo
 from loom.core.projection import profile_tables
@@ -43,22 +48,81 @@ def _fingerprint(info: ModelInfo) -> str:
 _QUERY_ENCODER = msgspec.msgpack.Encoder()
 
 
+def _digest(value: Any) -> str:
+    return hashlib.blake2b(_QUERY_ENCODER.encode(value), digest_size=12).hexdigest()
+
+
+_SHARED: weakref.WeakKeyDictionary[Any, dict[int, RepositoryCache]] = weakref.WeakKeyDictionary()
+"""One RepositoryCache per (resolver, value store): the repositories sharing them must
+also share the set of watched tables, or a write through one would not retire the
+reads of another that depend on its table."""
+
+
+def _shared_cache(backend: Any, resolver: Any) -> RepositoryCache:
+    try:
+        per_backend = _SHARED.setdefault(resolver, {})
+    except TypeError:  # a resolver that cannot be weakly referenced: not shared
+        per_backend = {}
+    found = per_backend.get(id(backend))
+    if found is None or found.backend is not backend:
+        namespace = getattr(resolver, "namespace", "loom")
+        found = RepositoryCache(backend, namespace=str(namespace), resolver=resolver)
+        per_backend[id(backend)] = found
+    return found
+
+
 class CachedRepository:
-    """``inner`` with cached reads; see :mod:`loom.core.cache` for the guarantees."""
+    """``repository`` with cached reads; see :mod:`loom.core.cache` for the guarantees.
+
+    Two ways to build one:
+
+    * Loom's: ``CachedRepository(repo, repository_cache, ttl=, list_ttl=, tracked=)``
+      with a :class:`RepositoryCache` (what ``cache.enabled`` wires);
+    * 0.2's hand-wired form: ``CachedRepository(repo, config=CacheConfig(...),
+      cache=CacheGateway(...), dependency_resolver=GenerationalDependencyResolver(...))``;
+      TTLs come from ``config`` per model, generations from the resolver.
+    """
 
     def __init__(
         self,
-        inner: Any,
-        cache: RepositoryCache,
+        repository: Any,
+        cache: Any = None,
         *,
+        config: CacheConfig | None = None,
+        dependency_resolver: Any = None,
         ttl: float | None = None,
         list_ttl: float | None = None,
         tracked: bool = False,
     ) -> None:
-        self.inner = inner
-        self.cache = cache
-        self.info: ModelInfo = inner.info
-        self.model = inner.model
+        self.inner = repository
+        self.info: ModelInfo = repository.info
+        self.model = repository.model
+        self.enabled = True
+        if cache is None:
+            raise TypeError(
+                "CachedRepository needs cache=: a RepositoryCache, or a CacheGateway "
+                "(with config= and dependency_resolver=)"
+            )
+        if not isinstance(cache, RepositoryCache):
+            config = config if config is not None else CacheConfig()
+            if dependency_resolver is None:
+                from loom.core.cache.dependencies import GenerationalDependencyResolver
+
+                dependency_resolver = GenerationalDependencyResolver(cache)
+            name = self.info.name
+            ttl = ttl if ttl is not None else config.ttl_for_single(name)
+            list_ttl = list_ttl if list_ttl is not None else config.ttl_for_list(name)
+            self.enabled = bool(config.enabled and getattr(cache, "enabled", True))
+            store = getattr(cache, "backend", cache)  # a gateway's aiocache instance
+            cache = _shared_cache(store, dependency_resolver)
+        elif dependency_resolver is not None:
+            raise TypeError(
+                "CachedRepository: dependency_resolver= goes with a CacheGateway; a "
+                "RepositoryCache keeps its own generations"
+            )
+        self.config = config
+        self.dependency_resolver = dependency_resolver
+        self.cache: RepositoryCache = cache
         self.ttl = ttl if ttl is not None else cache.default_ttl
         self.list_ttl = list_ttl if list_ttl is not None else cache.default_list_ttl
         self.tracked = tracked
@@ -71,10 +135,25 @@ class CachedRepository:
         self._loads_one = MsgspecSerializer.decoder_for(model)
         self._loads_page = MsgspecSerializer.decoder_for(PageResult[model])  # type: ignore[valid-type]
         self._loads_cursor = MsgspecSerializer.decoder_for(CursorResult[model])  # type: ignore[valid-type]
+        self._loads_listing = MsgspecSerializer.decoder_for(
+            PageResult[model] | list[model]  # type: ignore[valid-type]
+        )
+
+    @property
+    def repository(self) -> Any:
+        """The wrapped repository (0.2's name for :attr:`inner`)."""
+        return self.inner
 
     def __getattr__(self, name: str) -> Any:
-        # Anything not cached (custom queries, count, exists_by...) goes to the inner repo.
-        return getattr(self.inner, name)
+        # Anything not cached (custom queries, count, exists_by...) goes to the inner repo;
+        # a @cache_query method is wrapped once and kept on the instance.
+        attr = getattr(self.inner, name)
+        marker = cache_query_of(attr) if callable(attr) else None
+        if marker is None:
+            return attr
+        wrapped = self._cached_query(name, attr, marker)
+        self.__dict__[name] = wrapped
+        return wrapped
 
     def __repr__(self) -> str:
         return f"CachedRepository({self.inner!r})"
@@ -92,7 +171,7 @@ class CachedRepository:
         check_profile(self.info, profile)
         key_value = coerce_id(self.info, id)
         cache = self.cache
-        if key_value is MISSING or not cache.usable():
+        if key_value is MISSING or not self.enabled or not cache.usable():
             return await self.inner.get_by_id(id, profile=profile)
         tokens = await cache.tokens(self._dependencies(profile))
         if tokens is None:
@@ -110,7 +189,7 @@ class CachedRepository:
     async def list_with_query(self, query: QuerySpec, profile: str = "default") -> Any:
         check_profile(self.info, profile)
         cache = self.cache
-        if not cache.usable():
+        if not self.enabled or not cache.usable():
             return await self.inner.list_with_query(query, profile=profile)
         try:
             digest = hashlib.blake2b(_QUERY_ENCODER.encode(query), digest_size=12).hexdigest()
@@ -131,6 +210,92 @@ class CachedRepository:
         if may_store and isinstance(value, (PageResult, CursorResult)):
             await cache.set(key, value, self.list_ttl)
         return value
+
+    async def _read_through(
+        self,
+        parts: tuple[Any, ...],
+        dependencies: tuple[str, ...],
+        loads: Callable[[bytes | None], Any],
+        ttl: float | None,
+        read: Callable[[], Any],
+        storable: Callable[[Any], bool] = lambda value: value is not None,
+    ) -> Any:
+        """The common read path of the 0.2 reads: key, hit, or read and store."""
+        cache = self.cache
+        if not self.enabled or not cache.usable():
+            return await read()
+        tokens = await cache.tokens(dependencies)
+        if tokens is None:
+            return await read()
+        key = cache.key((*self._prefix, *parts), tokens)
+        hit = await cache.get(key, loads)
+        if hit is not None:
+            return hit
+        may_store = cache.may_store()
+        value = await read()
+        if may_store and storable(value):
+            await cache.set(key, value, ttl)
+        return value
+
+    async def get_by(self, field: str, value: Any, profile: str = "default") -> Any:
+        """The first row whose ``field`` equals ``value`` (cached like ``get_by_id``)."""
+        check_profile(self.info, profile)
+        try:
+            digest = _digest((field, value))
+        except (TypeError, msgspec.EncodeError):
+            return await self.inner.get_by(field, value, profile=profile)
+        return await self._read_through(
+            (profile, "by", digest),
+            self._dependencies(profile),
+            self._loads_one,
+            self.ttl,
+            lambda: self.inner.get_by(field, value, profile=profile),
+        )
+
+    async def list_paginated(
+        self, page_params: Any, filter_params: Any = None, profile: str = "default"
+    ) -> Any:
+        """An offset page (``PageParams``, ``FilterParams``), cached per arguments."""
+        check_profile(self.info, profile)
+        try:
+            digest = _digest((page_params, filter_params))
+        except (TypeError, msgspec.EncodeError):
+            return await self.inner.list_paginated(page_params, filter_params, profile=profile)
+        return await self._read_through(
+            (profile, "paginated", digest),
+            self._dependencies(profile),
+            self._loads_listing,
+            self.list_ttl,
+            lambda: self.inner.list_paginated(page_params, filter_params, profile=profile),
+            lambda value: isinstance(value, (PageResult, list)),
+        )
+
+    def _cached_query(self, name: str, method: Any, marker: CacheQuery) -> Any:
+        model = self.info.model
+        try:
+            returns = typing.get_type_hints(method).get("return")
+        except Exception:  # annotations that do not resolve: fall back on the scope
+            returns = None
+        if returns is None:
+            returns = list[model] if marker.scope == "list" else model  # type: ignore[valid-type]
+        loads = MsgspecSerializer.decoder_for(returns)
+        default = self.list_ttl if marker.scope == "list" else self.ttl
+        ttl = default
+        if marker.ttl_key is not None and self.config is not None:
+            ttl = self.config.ttl_for_key(marker.ttl_key, int(default or 0)) or None
+        dependencies = self._dependencies("default")
+
+        @functools.wraps(method)
+        async def cached_query(*args: Any, **kwargs: Any) -> Any:
+            try:
+                digest = _digest((args, sorted(kwargs.items())))
+            except (TypeError, msgspec.EncodeError):
+                return await method(*args, **kwargs)
+            return await self._read_through(
+                ("q", name, digest), dependencies, loads, ttl, lambda: method(*args, **kwargs)
+            )
+
+        return cached_query
 
     # -- writes -------------------------------------------------------------------------
 
