@@ -144,7 +144,7 @@ def test_only_auto_crud_writes_on_stock_repositories_skip_the_transaction(
     }
     assert single == {
         ("DELETE", "/teams/{id}"),
-        ("POST", "/members"),
+        ("POST", "/members/"),
         ("PATCH", "/members/{id}"),
         ("DELETE", "/members/{id}"),
     }
