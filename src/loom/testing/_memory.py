@@ -9,6 +9,10 @@ cursor tokens. Unique columns raise :class:`~loom.core.errors.Conflict`.
 
 What it does not model: foreign keys, transactions, and database collations (text
 sorts by code point, as PostgreSQL's ``C`` collation or SQLite do).
+
+The 0.2 form ``InMemoryRepository(entity_type, id_field=, creator=)`` works too, with
+``seed`` and ``list_paginated``; an ``entity_type`` that is a plain struct rather than a
+model gets a simpler store (``_memory_plain.py``).
 """
 
 from __future__ import annotations
@@ -21,15 +25,19 @@ from typing import Any, Generic, TypeVar
 
 import msgspec
 
-from loom.core.errors import Conflict
+from loom.core.errors import Conflict, ValidationError
 from loom.core.model import ModelInfo, model_info
 from loom.core.model._write import prepare_create, prepare_patch
 from loom.core.projection.loading import ProfileLoader
 from loom.core.repository._coerce import (
+    FilterPath,
     coerce_filter_value,
     coerce_value,
+    exists_flag,
+    exists_subfilter,
     normalise_spec,
     resolve_column,
+    resolve_path,
 )
 from loom.core.repository._listing import (
     MISSING,
@@ -47,16 +55,48 @@ from loom.core.repository.abc.query import (
     CursorResult,
     FilterGroup,
     FilterOp,
+    FilterParams,
     FilterSpec,
+    PageParams,
     PageResult,
     PaginationMode,
     QuerySpec,
 )
 from loom.core.repository.cursor import CursorCodec
 
-__all__ = ["InMemoryRepository"]
+__all__ = ["InMemoryRepository", "PageList"]
+
+_ABSENT: Any = object()
+"""An argument not given: ``obj_id``/``data`` (0.2) or ``id``/``patch`` (Loom) is."""
+
+
+def is_model(entity_type: Any) -> bool:
+    try:
+        model_info(entity_type)
+    except TypeError:
+        return False
+    return True
+
 
 M = TypeVar("M")
+
+
+class PageList(list[M]):
+    """A page of entities that is also a list (``list_paginated`` of the fakes)."""
+
+    __slots__ = ("has_next", "limit", "page", "total_count")
+
+    def __init__(self, items: Sequence[M], total_count: int, page: int, limit: int) -> None:
+        super().__init__(items)
+        self.total_count = total_count
+        self.page = page
+        self.limit = limit
+        self.has_next = (page - 1) * limit + len(items) < total_count
+
+    @property
+    def items(self) -> list[M]:
+        return list(self)
+
 
 Row = dict[str, Any]
 Predicate = Callable[[Row], bool]
@@ -112,17 +152,42 @@ class InMemoryRepository(Generic[M]):
 
     default_cursor_secret = "loom-default-cursor-secret"
 
+    def __new__(cls, entity_type: Any = None, *args: Any, **kwargs: Any) -> Any:
+        target = entity_type if entity_type is not None else kwargs.get("model")
+        if cls is InMemoryRepository and target is not None and not is_model(target):
+            from loom.testing._memory_plain import PlainMemoryRepository
+
+            return super().__new__(PlainMemoryRepository)
+        return super().__new__(cls)
+
     def __init__(
         self,
-        model: type[M],
+        entity_type: type[M] | None = None,
         *,
+        id_field: str = "id",
+        creator: Callable[[Any], M] | None = None,
         cursor_secret: str | None = None,
         related: Callable[[type], Any] | None = None,
+        model: type[M] | None = None,
     ) -> None:
         """``related(Model)`` gives the repository of a related model (anything with
         ``list_by``, e.g. another ``InMemoryRepository``): with it, reads load their
-        profile's relations and projections as the SQL repository does."""
+        profile's relations and projections as the SQL repository does, and filters
+        may follow relations (``"category.name"``, ``exists``).
+
+        ``creator(data)`` (0.2) builds the entity ``create`` stores instead of the
+        model's own validation; an id it leaves empty is assigned. ``id_field`` names
+        the key of a plain-struct ``entity_type`` (a model knows its own).
+        """
+        if entity_type is None:
+            entity_type = model
+        if entity_type is None:
+            raise TypeError("InMemoryRepository needs the entity type (or model=)")
+        model = entity_type
         self.model = model
+        self.id_field = id_field
+        self.creator = creator
+        self.related = related
         self.info: ModelInfo = model_info(model)
         self._rows: dict[Any, Row] = {}
         self._ids = itertools.count(1)
@@ -164,10 +229,18 @@ class InMemoryRepository(Generic[M]):
 
     def _spec_predicate(self, spec: FilterSpec) -> Predicate:
         spec = normalise_spec(spec)
-        col = resolve_column(self.info, spec.field, purpose="filter")
+        col = self.info.column(spec.field)
+        if col is None:
+            path = resolve_path(self.info, spec.field, purpose="filter")
+            if path.links:
+                return self._relation_predicate(path, spec)
+            col = path.column
+            assert col is not None
         name = col.name
         value = coerce_filter_value(col, spec)
         op = spec.op
+        if op in (FilterOp.EXISTS, FilterOp.NOT_EXISTS):
+            op = FilterOp.IS_NULL  # on a column: NOT NULL / NULL (``value`` says which)
         if op is FilterOp.IS_NULL or (value is None and op in (FilterOp.EQ, FilterOp.NE)):
             want_null = value if op is FilterOp.IS_NULL else op is FilterOp.EQ
             return lambda row: (row[name] is None) is bool(want_null)
@@ -178,6 +251,51 @@ class InMemoryRepository(Generic[M]):
             regex = _like_regex(value, op is FilterOp.ILIKE)
             return lambda row: row[name] is not None and regex.fullmatch(row[name]) is not None
         return lambda row: _compare(op, row[name], value)
+
+    def _relation_predicate(self, path: FilterPath, spec: FilterSpec) -> Predicate:
+        """Some row of the first relation matches the rest of the path (or, for
+        ``exists``, the sub-filter), as the SQL repository's EXISTS subquery."""
+        link = path.links[0]
+        target = self._related_repository(link.target.model, spec.field)
+        rest = spec.field.split(".", 1)[1] if "." in spec.field else None
+        inner: Predicate | None = None
+        negated = False
+        if rest is not None:
+            inner = target._spec_predicate(FilterSpec(rest, spec.op, spec.value))
+        elif spec.op in (FilterOp.EXISTS, FilterOp.NOT_EXISTS):
+            flag = exists_flag(spec)
+            if flag is None:
+                inner = target._predicate(exists_subfilter(spec))
+                negated = spec.op is FilterOp.NOT_EXISTS
+            else:
+                negated = not flag
+        else:
+            raise ValidationError.single(
+                spec.field,
+                f"{spec.field!r} is a relation: filter one of its fields "
+                f"('{spec.field}.<field>') or use exists / not_exists",
+            )
+        local, remote = link.local_column, link.remote_column
+
+        def matches(row: Row) -> bool:
+            key = row[local]
+            found = key is not None and any(
+                other[remote] == key and (inner is None or inner(other))
+                for other in target._rows.values()
+            )
+            return found is not negated
+
+        return matches
+
+    def _related_repository(self, model: type, field: str) -> InMemoryRepository[Any]:
+        repo = self.related(model) if self.related is not None else None
+        if not isinstance(repo, InMemoryRepository):
+            raise TypeError(
+                f"InMemoryRepository({self.info.name}): filtering on {field!r} reads "
+                f"{model.__name__} rows; build it with related=<Model -> its "
+                "InMemoryRepository>"
+            )
+        return repo
 
     def _select(self, group: FilterGroup | None) -> list[Row]:
         predicate = self._predicate(group)
@@ -205,14 +323,17 @@ class InMemoryRepository(Generic[M]):
 
     async def _with_profile(self, items: list[M], profile: str) -> list[M]:
         check_profile(self.info, profile)
-        if profile == "default" or not items or self.profile_loader is None:
+        if not items or self.profile_loader is None:
             return items
         return await self.profile_loader.load(self, items, profile)
 
     # -- CRUD -------------------------------------------------------------------------
 
     async def create(self, data: msgspec.Struct | Mapping[str, Any]) -> M:
-        values = prepare_create(self.info, data)
+        if self.creator is not None:
+            values = self._row_of(self.creator(data))
+        else:
+            values = prepare_create(self.info, data)
         row: Row = dict.fromkeys(self._names)
         row.update(values)
         pk = self.info.pk
@@ -224,17 +345,26 @@ class InMemoryRepository(Generic[M]):
         self._rows[row[pk.name]] = row
         return self._make(row)
 
-    async def get_by_id(self, id: Any, profile: str = "default") -> M | None:
+    async def get_by_id(
+        self, obj_id: Any = _ABSENT, profile: str = "default", *, id: Any = _ABSENT
+    ) -> M | None:
         check_profile(self.info, profile)
-        key = coerce_id(self.info, id)
+        key = coerce_id(self.info, obj_id if id is _ABSENT else id)
         row = self._rows.get(key) if key is not MISSING else None
         if row is None:
             return None
         return (await self._with_profile([self._make(row)], profile))[0]
 
-    async def update(self, id: Any, patch: msgspec.Struct | Mapping[str, Any]) -> M | None:
-        values = prepare_patch(self.info, patch)
-        key = coerce_id(self.info, id)
+    async def update(
+        self,
+        obj_id: Any = _ABSENT,
+        data: msgspec.Struct | Mapping[str, Any] = _ABSENT,
+        *,
+        id: Any = _ABSENT,
+        patch: msgspec.Struct | Mapping[str, Any] = _ABSENT,
+    ) -> M | None:
+        values = prepare_patch(self.info, data if patch is _ABSENT else patch)
+        key = coerce_id(self.info, obj_id if id is _ABSENT else id)
         row = self._rows.get(key) if key is not MISSING else None
         if row is None:
             return None
@@ -243,8 +373,8 @@ class InMemoryRepository(Generic[M]):
         self._rows[key] = updated
         return self._make(updated)
 
-    async def delete(self, id: Any) -> bool:
-        key = coerce_id(self.info, id)
+    async def delete(self, obj_id: Any = _ABSENT, *, id: Any = _ABSENT) -> bool:
+        key = coerce_id(self.info, obj_id if id is _ABSENT else id)
         return key is not MISSING and self._rows.pop(key, None) is not None
 
     async def count(self, filters: FilterGroup | None = None) -> int:
@@ -253,6 +383,69 @@ class InMemoryRepository(Generic[M]):
     async def exists_by(self, field: str, value: Any) -> bool:
         spec = FilterSpec(field=field, op=FilterOp.EQ, value=value)
         return bool(self._select(FilterGroup(filters=(spec,))))
+
+    async def exists(self, obj_id: Any) -> bool:
+        key = coerce_id(self.info, obj_id)
+        return key is not MISSING and key in self._rows
+
+    async def get_by(self, field: str, value: Any, profile: str = "default") -> M | None:
+        """The first row (in primary-key order) whose ``field`` equals ``value``."""
+        check_profile(self.info, profile)
+        spec = FilterSpec(field, FilterOp.EQ, value)
+        rows = self._select(FilterGroup((spec,)))
+        if not rows:
+            return None
+        pk = self.info.pk.name
+        first = min(rows, key=lambda r: r[pk])
+        return (await self._with_profile([self._make(first)], profile))[0]
+
+    async def list_paginated(
+        self,
+        page_params: PageParams | None = None,
+        filter_params: FilterParams | Mapping[str, Any] | None = None,
+        profile: str = "default",
+    ) -> PageList[M]:
+        """One offset page in primary-key order: a list (as 0.2's fake returned) that
+        also carries the page's ``items``, ``total_count``, ``page``, ``limit`` and
+        ``has_next``, like the SQL repository's ``PageResult``."""
+        page = page_params if page_params is not None else PageParams()
+        if isinstance(filter_params, Mapping):
+            filter_params = FilterParams(filters=dict(filter_params))
+        group = filter_params.group() if filter_params is not None else None
+        result = await self.list_with_query(
+            QuerySpec(group, (), limit=page.limit, page=page.page), profile
+        )
+        assert isinstance(result, PageResult)
+        return PageList(result.items, result.total_count, result.page, result.limit)
+
+    def seed(self, *entities: M | Mapping[str, Any]) -> list[M]:
+        """Store ``entities`` as they are (no validation; an empty auto id is assigned)
+        and return them as stored."""
+        stored: list[M] = []
+        pk = self.info.pk.name
+        for entity in entities:
+            row: Row = dict.fromkeys(self._names)
+            row.update(self._row_of(entity))
+            if row.get(pk) is None:
+                row[pk] = self._next_id()
+            self._rows[row[pk]] = row
+            stored.append(self._make(row))
+        return stored
+
+    def _next_id(self) -> Any:
+        key = next(self._ids)
+        while key in self._rows:
+            key = next(self._ids)
+        return key
+
+    def _row_of(self, entity: Any) -> Row:
+        """The column values of an entity, a struct with same-named fields or a mapping."""
+        if isinstance(entity, Mapping):
+            by_wire = self.info.by_wire_name
+            items = ((by_wire.get(k), v) for k, v in entity.items())
+        else:
+            items = ((n, getattr(entity, n, msgspec.UNSET)) for n in self._names)
+        return {n: v for n, v in items if n is not None and v is not msgspec.UNSET}
 
     async def list_by(self, field: str, values: Sequence[Any]) -> list[M]:
         """Every row whose ``field`` is one of ``values``, in primary-key order."""

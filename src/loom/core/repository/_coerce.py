@@ -5,16 +5,127 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import typing
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, NamedTuple
 
 import msgspec
 
 from loom.core.errors import ValidationError
 from loom.core.model import ColumnInfo, ModelInfo
 from loom.core.model._write import INT64_MAX, INT64_MIN
-from loom.core.repository.abc.query import FilterOp, FilterSpec
+from loom.core.projection import RelationLink
+from loom.core.projection import _relation_link as relation_link
+from loom.core.repository.abc.query import FilterGroup, FilterOp, FilterSpec
 
-__all__ = ["coerce_filter_value", "coerce_value", "normalise_spec", "resolve_column"]
+__all__ = [
+    "FilterPath",
+    "coerce_filter_value",
+    "coerce_value",
+    "exists_flag",
+    "exists_subfilter",
+    "normalise_spec",
+    "resolve_column",
+    "resolve_path",
+]
+
+
+class FilterPath(NamedTuple):
+    """A filter field resolved through relations: ``"category.name"`` walks ``links``
+    (``category``) and ends on ``column`` (``name``); a path ending on a relation
+    (``"items"``, for ``exists``) has no column."""
+
+    links: tuple[RelationLink, ...]
+    column: ColumnInfo | None
+    target: ModelInfo
+    """The model the path ends on (the one owning ``column``)."""
+
+
+def _relation(info: ModelInfo, name: str) -> Any:
+    found = info.relations.get(name)
+    if found is None:
+        found = next((r for r in info.relations.values() if r.camel == name), None)
+    return found
+
+
+def resolve_path(info: ModelInfo, name: str, *, purpose: str) -> FilterPath:
+    """``name`` (a column, a relation, or a dotted path through relations) resolved
+    against ``info``; a 422 naming the unknown part otherwise. Cached per model."""
+    cache: dict[str, FilterPath] = info.extras.setdefault("filter_paths", {})
+    found = cache.get(name)
+    if found is not None:
+        return found
+    col = info.column(name)
+    if col is not None:
+        path = FilterPath((), col, info)
+    else:
+        links: list[RelationLink] = []
+        current = info
+        parts = name.split(".")
+        for i, part in enumerate(parts):
+            rel = _relation(current, part)
+            if rel is None:
+                last = i == len(parts) - 1
+                col = current.column(part) if last and links else None
+                if col is None:
+                    allowed = sorted(
+                        [c.camel for c in current.columns.values()]
+                        + [r.camel for r in current.relations.values()]
+                    )
+                    raise ValidationError.single(
+                        name,
+                        f"unknown {purpose} field {part!r} for {current.name}; "
+                        f"allowed: {', '.join(allowed)}",
+                    )
+                break
+            try:
+                link = relation_link(current, rel)
+            except TypeError as exc:
+                raise ValidationError.single(name, f"cannot {purpose} on {name!r}: {exc}") from None
+            links.append(link)
+            current = link.target
+        path = FilterPath(tuple(links), col, current)
+    if len(cache) < 256:
+        cache[name] = path
+    return path
+
+
+def exists_flag(spec: FilterSpec) -> bool | None:
+    """For ``exists``/``not_exists``: True/False when the value is a plain switch
+    (``None``, a bool, ``"true"``/``"false"``), None when it is a sub-filter.
+    ``not_exists`` negates the switch."""
+    value = spec.value
+    flag: bool | None
+    if value is None:
+        flag = True
+    elif isinstance(value, bool):
+        flag = value
+    elif isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered in ("true", "1", "yes", ""):
+            flag = True
+        elif lowered in ("false", "0", "no"):
+            flag = False
+        else:
+            raise ValidationError.single(spec.field, f"{spec.op.value} takes true or false")
+    else:
+        return None
+    return flag if spec.op is FilterOp.EXISTS else not flag
+
+
+def exists_subfilter(spec: FilterSpec) -> FilterGroup:
+    """The related rows an ``exists`` with a sub-filter value asks for: a
+    :class:`FilterGroup`, a :class:`FilterSpec` or ``{field: value}`` equalities."""
+    value = spec.value
+    if isinstance(value, FilterGroup):
+        return value
+    if isinstance(value, FilterSpec):
+        return FilterGroup((value,))
+    if isinstance(value, Mapping):
+        return FilterGroup(tuple(FilterSpec(str(k), FilterOp.EQ, v) for k, v in value.items()))
+    raise ValidationError.single(
+        spec.field,
+        f"{spec.op.value} takes true/false, a FilterSpec, a FilterGroup or a mapping",
+    )
 
 
 def resolve_column(info: ModelInfo, name: str, *, purpose: str) -> ColumnInfo:
@@ -74,6 +185,12 @@ def coerce_filter_value(col: ColumnInfo, spec: FilterSpec) -> Any:
     """The filter's value typed for ``col``; a 422 for any value or operator that does not fit."""
     op = spec.op
     value = spec.value
+    if op in (FilterOp.EXISTS, FilterOp.NOT_EXISTS):
+        # On a column: NOT NULL / NULL, as an IS_NULL test (True = the value is NULL).
+        flag = exists_flag(spec)
+        if flag is None:
+            raise ValidationError.single(spec.field, f"{op.value} on a column takes true or false")
+        return not flag
     if op is not FilterOp.IS_NULL and _structured(col.python_type):
         raise ValidationError.single(spec.field, f"{op.value} cannot compare a structured field")
     if op is FilterOp.IS_NULL:

@@ -5,6 +5,9 @@ container then uses it as ``main_repo`` for every use case of that model::
 
     @repository_for(Product, contract=ProductRepo)
     class ProductRepository(RepositorySQLAlchemy[Product, int]): ...
+
+Custom SQL gets a SQLAlchemy ``AsyncSession`` inside the caller's unit of work with
+``@with_session_scope`` (see ``_session.py``).
 """
 
 from __future__ import annotations
@@ -15,17 +18,27 @@ from typing import Any, TypeVar
 from loom.core.repository.registry import register_repository
 from loom.core.repository.sqlalchemy._database import Database, SQLAlchemyUnitOfWork
 from loom.core.repository.sqlalchemy._repository import RepositorySQLAlchemy, row_factory
+from loom.core.repository.sqlalchemy._session import (
+    SessionManager,
+    current_session,
+    transactional,
+    with_session_scope,
+)
 from loom.core.repository.sqlalchemy._table import UTCDateTime, metadata, table_for
 
 __all__ = [
     "Database",
     "RepositorySQLAlchemy",
     "SQLAlchemyUnitOfWork",
+    "SessionManager",
     "UTCDateTime",
+    "current_session",
     "metadata",
     "repository_for",
     "row_factory",
     "table_for",
+    "transactional",
+    "with_session_scope",
 ]
 
 R = TypeVar("R", bound=type)

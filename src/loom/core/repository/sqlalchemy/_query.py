@@ -10,11 +10,19 @@ import sqlalchemy as sa
 
 from loom.core.errors import ValidationError
 from loom.core.model import ColumnInfo, ModelInfo
-from loom.core.repository._coerce import coerce_filter_value, normalise_spec, resolve_column
+from loom.core.repository._coerce import (
+    FilterPath,
+    coerce_filter_value,
+    exists_flag,
+    exists_subfilter,
+    normalise_spec,
+    resolve_path,
+)
 from loom.core.repository._listing import SortColumn, sort_columns
 from loom.core.repository.abc.query import (
     FilterGroup,
     FilterOp,
+    FilterSpec,
     SortSpec,
 )
 
@@ -45,12 +53,21 @@ def filter_shape(info: ModelInfo, group: FilterGroup | None) -> tuple[Any, list[
 
 
 def _group_shape(info: ModelInfo, group: FilterGroup, values: list[Any]) -> Any:
-    specs = []
+    specs: list[Any] = []
     for spec in group.filters:
         spec = normalise_spec(spec)
-        col = resolve_column(info, spec.field, purpose="filter")
+        col = info.column(spec.field)
+        if col is None:
+            path = resolve_path(info, spec.field, purpose="filter")
+            if path.links:
+                specs.append(_relation_shape(path, spec, values))
+                continue
+            col = path.column
+            assert col is not None
         value = coerce_filter_value(col, spec)
         op = spec.op
+        if op in (FilterOp.EXISTS, FilterOp.NOT_EXISTS):
+            op = FilterOp.IS_NULL  # on a column: NOT NULL / NULL (``value`` says which)
         if op is FilterOp.IS_NULL:
             arity: Any = bool(value)
         elif op is FilterOp.IN:
@@ -64,6 +81,38 @@ def _group_shape(info: ModelInfo, group: FilterGroup, values: list[Any]) -> Any:
         specs.append((col.name, op, arity))
     subgroups = tuple(_group_shape(info, sub, values) for sub in group.groups)
     return ("OR" if group.logic.upper() == "OR" else "AND", tuple(specs), subgroups)
+
+
+# A condition through relations: ``(_REL, steps, negated, inner)``. ``steps`` are
+# ``(table, local column, remote column)`` per relation walked; ``inner`` is the group
+# shape the last related row must match (None: any row). Table names, not objects,
+# keep the shape hashable; the statement builder looks the tables up.
+_REL = "__relation__"
+
+
+def _relation_shape(path: FilterPath, spec: FilterSpec, values: list[Any]) -> Any:
+    steps = tuple((link.target.table, link.local_column, link.remote_column) for link in path.links)
+    negated = False
+    inner: Any = None
+    if path.column is not None:
+        # ``category.name op value``: some related row matches.
+        leaf = FilterSpec(path.column.name, spec.op, spec.value)
+        inner = _group_shape(path.target, FilterGroup((leaf,)), values)
+    elif spec.op in (FilterOp.EXISTS, FilterOp.NOT_EXISTS):
+        flag = exists_flag(spec)
+        if flag is None:
+            sub = exists_subfilter(spec)
+            inner = _group_shape(path.target, sub, values)
+            negated = spec.op is FilterOp.NOT_EXISTS
+        else:
+            negated = not flag
+    else:
+        raise ValidationError.single(
+            spec.field,
+            f"{spec.field!r} is a relation: filter one of its fields "
+            f"('{spec.field}.<field>') or use exists / not_exists",
+        )
+    return (_REL, steps, negated, inner)
 
 
 Bind = Callable[[int, "sa.Column[Any]"], Any]
@@ -83,7 +132,12 @@ def _build_group(
     table: sa.Table, shape: Any, take: Callable[[sa.Column[Any]], Any]
 ) -> sa.ColumnElement[bool] | None:
     logic, specs, subgroups = shape
-    parts = [_condition(table.c[name], op, arity, take) for name, op, arity in specs]
+    parts = [
+        _related(table, spec, take)
+        if spec[0] == _REL
+        else _condition(table.c[spec[0]], *spec[1:], take)
+        for spec in specs
+    ]
     for sub in subgroups:
         compiled = _build_group(table, sub, take)
         if compiled is not None:
@@ -93,6 +147,26 @@ def _build_group(
     if len(parts) == 1:
         return parts[0]
     return sa.or_(*parts) if logic == "OR" else sa.and_(*parts)
+
+
+def _related(table: Any, spec: Any, take: Callable[[sa.Column[Any]], Any]) -> Any:
+    """``EXISTS (SELECT 1 FROM related WHERE related.remote = outer.local AND ...)``,
+    nested once per relation walked. Every related table is aliased, so a path back to
+    the same table (``parent.parent.name``) correlates to the right row."""
+    _, steps, negated, inner = spec
+    owner = table.element if isinstance(table, sa.Alias) else table
+    tables = owner.metadata.tables
+    aliases = [tables[name].alias() for name, _, _ in steps]
+    condition: Any = None
+    if inner is not None:
+        condition = _build_group(aliases[-1], inner, take)
+    for i in range(len(steps) - 1, -1, -1):
+        _, local, remote = steps[i]
+        outer = table if i == 0 else aliases[i - 1]
+        join = aliases[i].c[remote] == outer.c[local]
+        where = join if condition is None else sa.and_(join, condition)
+        condition = sa.exists().where(where)
+    return ~condition if negated else condition
 
 
 def _condition(

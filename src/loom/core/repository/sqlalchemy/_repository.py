@@ -22,6 +22,7 @@ from loom.core.model import ModelInfo, model_info
 from loom.core.model._write import prepare_create, prepare_patch
 from loom.core.observability.tracing import repository_span, tracing_enabled
 from loom.core.projection import validate_profiles
+from loom.core.projection.loading import ProfileLoader
 from loom.core.repository._coerce import coerce_value, resolve_column
 from loom.core.repository._listing import (
     MISSING,
@@ -36,22 +37,22 @@ from loom.core.repository._listing import (
 from loom.core.repository.abc.query import (
     CursorResult,
     FilterGroup,
-    FilterOp,
-    FilterSpec,
     PageResult,
     PaginationMode,
     QuerySpec,
     SortSpec,
 )
 from loom.core.repository.cursor import CursorCodec
+from loom.core.repository.sqlalchemy._compat_reads import CompatReads
 from loom.core.repository.sqlalchemy._database import Database, SQLAlchemyUnitOfWork
 from loom.core.repository.sqlalchemy._errors import translate
-from loom.core.repository.sqlalchemy._profiles import default_profile_loader
-from loom.core.repository.sqlalchemy._query import (
-    compile_filters,
-    filter_shape,
-    resolve_sort,
+from loom.core.repository.sqlalchemy._profiles import (
+    ProfileRead,
+    default_profile_loader,
+    single_row_read,
 )
+from loom.core.repository.sqlalchemy._query import filter_shape, resolve_sort
+from loom.core.repository.sqlalchemy._session import SessionManager
 from loom.core.repository.sqlalchemy._statements import (
     KEYS,
     LIMIT,
@@ -70,6 +71,8 @@ from loom.core.uow import current_unit_of_work
 __all__ = ["RepositorySQLAlchemy", "row_factory"]
 
 _NOT_FAST: Any = object()
+_ABSENT: Any = object()
+"""An argument not given: ``obj_id``/``data`` (0.2) or ``id``/``patch`` (Loom) is."""
 _WRITE_OPS = frozenset({"create", "update", "delete"})
 
 M = TypeVar("M")
@@ -115,6 +118,8 @@ class _Plan:
         self._driver_sql: dict[Any, DriverSQL | None] = {}
         self.shapes = Shapes(table, self.columns, self.count, self.pk, _MAX_DRIVER_STATEMENTS)
         self._sorts: dict[Any, SortKeys] = {}
+        # Per profile name that was validated: how to read it (see _profiles.py).
+        self.reads: dict[str, ProfileRead] = {}
 
     def sort_keys(self, sort: tuple[SortSpec, ...]) -> SortKeys:
         """The resolved sort order of a request (unknown fields raise their 422 first)."""
@@ -164,6 +169,18 @@ async def _fetch_planned(driver: Any, sql: str, args: Sequence[Any]) -> Any:
         return await (await driver.prepare(sql, name="")).fetch(*args)
 
 
+def _database_arg(cls: type, first: Any, database: Database | None) -> Database:
+    """The database of ``RepositorySQLAlchemy(first, ..., database=)``."""
+    if database is None:
+        database = first.database if isinstance(first, SessionManager) else first
+    if not isinstance(database, Database):
+        raise TypeError(
+            f"{cls.__name__}: pass a Database or a SessionManager as the first argument "
+            f"(or database=), got {type(database).__name__}"
+        )
+    return database
+
+
 def _plan_for(info: ModelInfo) -> _Plan:
     plan = info.extras.get("sa_plan")
     if plan is None:
@@ -171,7 +188,7 @@ def _plan_for(info: ModelInfo) -> _Plan:
     return plan
 
 
-class RepositorySQLAlchemy(Generic[M, Id]):
+class RepositorySQLAlchemy(CompatReads, Generic[M, Id]):
     """The default repository of a model.
 
     Subclass it to add queries or to adjust CRUD, and register the subclass with
@@ -193,11 +210,17 @@ class RepositorySQLAlchemy(Generic[M, Id]):
 
     def __init__(
         self,
-        database: Database,
+        session_manager: Database | SessionManager | None = None,
         model: type[M] | None = None,
         *,
+        database: Database | None = None,
         cursor_secret: str | None = None,
     ) -> None:
+        """``(database, model)`` or, as the 0.2 API built it, ``(session_manager,
+        model)``: the first argument may be either."""
+        database = _database_arg(type(self), session_manager, database)
+        if isinstance(session_manager, SessionManager):
+            self._session_manager = session_manager
         target = model if model is not None else getattr(type(self), "model", None)
         if target is None:
             raise TypeError(
@@ -339,14 +362,40 @@ class RepositorySQLAlchemy(Generic[M, Id]):
         )
         return translated
 
-    async def _with_profile(self, items: list[Any], profile: str) -> list[Any]:
-        if profile == "default" or not items:
+    def _read(self, profile: str) -> ProfileRead:
+        """How to read ``profile`` (an unknown one raises its 422), resolved once."""
+        found = self._plan.reads.get(profile)
+        if found is None:
             self._check_profile(profile)
-            return items
-        self._check_profile(profile)
-        if self.profile_loader is None:
+            plan = self._plan
+            found = plan.reads[profile] = single_row_read(self.info, profile, plan.get, plan.table)
+        return found
+
+    async def _with_profile(self, items: list[Any], profile: str) -> list[Any]:
+        read = self._plan.reads.get(profile) or self._read(profile)
+        if not items or not read.plan.loads or self.profile_loader is None:
             return items
         return await self.profile_loader.load(self, items, profile)
+
+    async def _get_with_scalars(self, read: ProfileRead, key: Any, profile: str) -> Any:
+        """The row with the profile's counts and existence tests read in its own
+        SELECT; the rest of the profile (relations, joined columns) loaded after."""
+        assert read.get is not None
+        rows = await self._fetch(read.get, {"_loom_pk": key})
+        if not rows:
+            return None
+        row = rows[0]
+        plan = self._plan
+        first = len(plan.names)
+        values = {
+            name: bool(row[first + i]) if exists else int(row[first + i])
+            for i, (name, exists) in enumerate(read.scalars)
+        }
+        item = plan.make(row)
+        if read.only_scalars:
+            return msgspec.structs.replace(item, **values)
+        preloaded = {name: [value] for name, value in values.items()}
+        return (await self.profile_loader.load(self, [item], profile, preloaded))[0]
 
     def _check_profile(self, profile: str) -> None:
         check_profile(self.info, profile)
@@ -367,25 +416,35 @@ class RepositorySQLAlchemy(Generic[M, Id]):
             row = (await self._run(self._plan.insert, values, "create")).one()
         return self._plan.make(row)
 
-    async def get_by_id(self, id: Id, profile: str = "default") -> M | None:
-        key = coerce_id(self.info, id)
+    async def get_by_id(
+        self, obj_id: Id = _ABSENT, profile: str = "default", *, id: Id = _ABSENT
+    ) -> M | None:
+        key = coerce_id(self.info, obj_id if id is _ABSENT else id)
+        read = self._plan.reads.get(profile) or self._read(profile)
         if key is MISSING:
-            self._check_profile(profile)
             return None
+        if read.get is not None and isinstance(self.profile_loader, ProfileLoader):
+            return await self._get_with_scalars(read, key, profile)  # type: ignore[no-any-return]
         row = await self._get_row_on_driver(key)
         if row is _NOT_FAST:
             row = (await self._run(self._plan.get, {"_loom_pk": key})).first()
         if row is None:
-            self._check_profile(profile)
             return None
         item = self._plan.make(row)
-        if profile != "default":
+        if read.plan.loads:
             return (await self._with_profile([item], profile))[0]
         return item
 
-    async def update(self, id: Id, patch: msgspec.Struct | Mapping[str, Any]) -> M | None:
-        values = prepare_patch(self.info, patch)
-        key = coerce_id(self.info, id)
+    async def update(
+        self,
+        obj_id: Id = _ABSENT,
+        data: msgspec.Struct | Mapping[str, Any] = _ABSENT,
+        *,
+        id: Id = _ABSENT,
+        patch: msgspec.Struct | Mapping[str, Any] = _ABSENT,
+    ) -> M | None:
+        values = prepare_patch(self.info, data if patch is _ABSENT else patch)
+        key = coerce_id(self.info, obj_id if id is _ABSENT else id)
         if key is MISSING:
             return None
         if not values:
@@ -396,8 +455,8 @@ class RepositorySQLAlchemy(Generic[M, Id]):
             row = (await self._run(self._plan.update, values, "update")).first()
         return self._plan.make(row) if row is not None else None
 
-    async def delete(self, id: Id) -> bool:
-        key = coerce_id(self.info, id)
+    async def delete(self, obj_id: Id = _ABSENT, *, id: Id = _ABSENT) -> bool:
+        key = coerce_id(self.info, obj_id if id is _ABSENT else id)
         if key is MISSING:
             return False
         params = {"_loom_pk": key}
@@ -411,16 +470,6 @@ class RepositorySQLAlchemy(Generic[M, Id]):
         shape, values = filter_shape(self.info, filters)
         prepared = self._plan.shapes.count(shape)
         return int(await self._fetch(prepared, filter_params(values), "fetchval"))
-
-    async def exists_by(self, field: str, value: Any) -> bool:
-        where = compile_filters(
-            self.info,
-            self._plan.table,
-            FilterGroup(filters=(FilterSpec(field=field, op=FilterOp.EQ, value=value),)),
-        )
-        stmt = sa.select(sa.literal(1)).select_from(self._plan.table).where(where).limit(1)  # type: ignore[arg-type]
-        result = await self._run(stmt)
-        return result.first() is not None
 
     async def list_by(self, field: str, values: Sequence[Any]) -> list[M]:
         """Every row whose ``field`` is one of ``values`` (used for batched loading)."""
@@ -445,6 +494,8 @@ class RepositorySQLAlchemy(Generic[M, Id]):
         self, query: QuerySpec, profile: str = "default"
     ) -> PageResult[M] | CursorResult[M]:
         self._check_profile(profile)
+        if self.allowed_filter_fields:
+            self._check_allowed_filters(query.filters)
         limit = check_limit(query)
         plan = self._plan
         shape, values = filter_shape(self.info, query.filters)
