@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 import msgspec
 
 from loom.core._struct import LoomStructMeta
+from loom.core.model._annotated import column_from_annotation
 from loom.core.model._fields import NODEFAULT, ColumnField, ProjectionField, RelationField
 
 __all__ = ["BaseModel", "ModelMeta", "TimestampedModel", "all_models", "model_by_table"]
@@ -44,6 +45,15 @@ class ModelMeta(LoomStructMeta):
             namespace["__annotations__"] = annotations
         for attr in annotations:
             value = namespace.get(attr, NODEFAULT)
+            if not attr.startswith("__") and not isinstance(
+                value, (RelationField, ProjectionField)
+            ):
+                # Annotated[T, ColumnType, Field(...)]: the column is in the annotation.
+                declared = value if isinstance(value, ColumnField) else None
+                module = namespace.get("__module__")
+                annotated = column_from_annotation(annotations[attr], module, declared, value)
+                if annotated is not None:
+                    value = annotated
             if isinstance(value, ColumnField):
                 declarations[attr] = value
                 namespace[attr] = _column_default(value, annotations[attr])

@@ -12,6 +12,14 @@ from typing import Any
 
 import msgspec
 
+from loom.core.model._types import (
+    ColumnType,
+    OnUpdate,
+    ServerDefault,
+    ServerOnUpdate,
+    as_column_type,
+)
+
 __all__ = [
     "NODEFAULT",
     "Cardinality",
@@ -42,13 +50,21 @@ class Cardinality(enum.StrEnum):
 class ColumnField:
     """A persisted column.
 
-    ``nullable`` defaults to what the annotation says (``X | None`` is nullable).
+    ``column_type`` is an explicit SQL type (``String(120)``, ``Integer``,
+    ``Postgres.JSONB``, see :mod:`loom.core.model`); ``db_type`` overrides it (a type or
+    a type name such as ``"VARCHAR(20)"``). Without either, the type follows the
+    annotation. ``nullable`` defaults to what the annotation says (``X | None`` is
+    nullable). ``server_default`` is raw SQL text or ``ServerDefault.NOW`` (a creation
+    timestamp); ``server_onupdate=ServerOnUpdate.NOW`` makes the column an update
+    timestamp. ``on_update`` is the foreign key's ``ON UPDATE`` action.
     ``timestamp`` is internal: ``"created"`` or ``"updated"`` columns are set by the
     repository, never by the client.
     """
 
     __slots__ = (
         "autoincrement",
+        "column_type",
+        "db_type",
         "default",
         "default_factory",
         "foreign_key",
@@ -56,36 +72,71 @@ class ColumnField:
         "length",
         "nullable",
         "on_delete",
+        "on_update",
         "primary_key",
         "server_default",
+        "server_onupdate",
         "timestamp",
         "unique",
     )
 
     def __init__(
         self,
+        column_type: ColumnType | str | None = None,
         *,
         primary_key: bool = False,
-        autoincrement: bool = False,
-        length: int | None = None,
         unique: bool = False,
         index: bool = False,
-        foreign_key: str | None = None,
-        on_delete: OnDelete | None = None,
-        default: Any = NODEFAULT,
-        default_factory: Callable[[], Any] | None = None,
         nullable: bool | None = None,
-        server_default: str | None = None,
+        autoincrement: bool = False,
+        server_default: ServerDefault | str | None = None,
+        server_onupdate: ServerOnUpdate | None = None,
+        foreign_key: str | None = None,
+        on_delete: OnDelete | str | None = None,
+        default: Any = msgspec.UNSET,
+        length: int | None = None,
+        db_type: ColumnType | str | None = None,
+        on_update: OnUpdate | str | None = None,
+        default_factory: Callable[[], Any] | None = None,
         timestamp: str | None = None,
     ) -> None:
         if foreign_key is not None and foreign_key.count(".") != 1:
             raise ValueError(f"foreign_key must be 'table.column', got {foreign_key!r}")
         if on_delete is not None and foreign_key is None:
             raise ValueError("on_delete needs a foreign_key")
+        if on_update is not None and foreign_key is None:
+            raise ValueError("on_update needs a foreign_key")
         if length is not None and length <= 0:
             raise ValueError("length must be positive")
         if timestamp not in (None, "created", "updated"):
             raise ValueError("timestamp must be 'created' or 'updated'")
+        ctype = as_column_type(column_type) if column_type is not None else None
+        self.db_type = as_column_type(db_type, where="db_type") if db_type is not None else None
+        if ctype is not None and ctype.type_name == "String" and ctype.args:
+            # String(120) and length=120 say the same thing; keep them in step so the
+            # request validation (max_length) sees the length either way.
+            if length is not None and length != ctype.args[0]:
+                raise ValueError(
+                    f"length={length} contradicts column_type {ctype!r}: give one of them"
+                )
+            length = ctype.args[0]
+        elif ctype is not None and ctype.type_name == "String" and length is not None:
+            ctype = ColumnType("String", (length,))
+        if isinstance(server_default, ServerDefault):
+            pass
+        elif server_default is not None and not isinstance(server_default, str):
+            raise TypeError(
+                f"server_default must be SQL text or a ServerDefault, got {server_default!r}"
+            )
+        if server_onupdate is not None:
+            server_onupdate = ServerOnUpdate(server_onupdate)
+        # 0.2's NOW defaults are timestamps the database sets; here the repository sets
+        # them (on every write path, custom SQL aside), and the DDL keeps now().
+        if timestamp is None and server_onupdate is ServerOnUpdate.NOW:
+            timestamp = "updated"
+        elif timestamp is None and server_default is ServerDefault.NOW:
+            timestamp = "created"
+        self.column_type = ctype
         self.primary_key = primary_key
         self.autoincrement = autoincrement
         self.length = length
@@ -93,11 +144,19 @@ class ColumnField:
         self.index = index
         self.foreign_key = foreign_key
         self.on_delete = OnDelete(on_delete) if on_delete is not None else None
-        self.default = default
+        self.on_update = OnUpdate(on_update) if on_update is not None else None
+        # UNSET (0.2's spelling of "no default") and NODEFAULT mean the same here.
+        self.default = NODEFAULT if default is msgspec.UNSET else default
         self.default_factory = default_factory
         self.nullable = nullable
         self.server_default = server_default
+        self.server_onupdate = server_onupdate
         self.timestamp = timestamp
+
+    @property
+    def sql_type(self) -> ColumnType | None:
+        """The explicit type the table gets: ``db_type``, else ``column_type``."""
+        return self.db_type if self.db_type is not None else self.column_type
 
     def __repr__(self) -> str:
         parts = [

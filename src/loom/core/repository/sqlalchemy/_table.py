@@ -10,9 +10,10 @@ import uuid
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.types import TypeDecorator
 
-from loom.core.model import ColumnInfo, model_info
+from loom.core.model import ColumnInfo, ColumnType, ServerDefault, model_info
 from loom.core.model._base import model_by_table
 
 __all__ = ["UTCDateTime", "metadata", "table_for"]
@@ -56,7 +57,72 @@ class UTCDateTime(TypeDecorator[_dt.datetime]):
 BigInt = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
+class _LiteralType(sa.types.UserDefinedType[Any]):
+    """A type given as DDL text (``db_type="CITEXT"``) that SQLAlchemy does not know."""
+
+    cache_ok = True
+
+    def __init__(self, ddl: str) -> None:
+        self.ddl = ddl
+
+    def get_col_spec(self, **kw: Any) -> str:
+        return self.ddl
+
+
+def _portable(pg: sa.types.TypeEngine[Any], other: sa.types.TypeEngine[Any]) -> Any:
+    """``pg`` on PostgreSQL, ``other`` elsewhere (tests on SQLite keep running)."""
+    return other.with_variant(pg, "postgresql")
+
+
+def _explicit_type(ctype: ColumnType, col: ColumnInfo | None) -> sa.types.TypeEngine[Any]:
+    """SQLAlchemy's type for a :class:`ColumnType` description."""
+    name, args, kwargs = ctype.type_name, ctype.args, ctype.kwargs
+    where = f"column {col.name!r}: " if col is not None else ""
+    if name == "DateTime" and not args:
+        return UTCDateTime() if kwargs.get("timezone", True) else sa.DateTime()
+    if name == "BigInteger" and not args and not kwargs:
+        return BigInt  # INTEGER on SQLite, so an autoincrement key still works there
+    if name == "JSONB" and not args:
+        return _portable(postgresql.JSONB(**kwargs), sa.JSON())
+    if name == "TSVECTOR":
+        return _portable(postgresql.TSVECTOR(), sa.Text())
+    if name == "UUID" and not args:
+        if col is not None and col.python_type is str:
+            return sa.Uuid(as_uuid=False)
+        return sa.Uuid()
+    if name == "ARRAY":
+        if not args:
+            raise TypeError(f"{where}ARRAY needs an item type: Postgres.ARRAY(Integer)")
+        item = args[0]
+        item_type = _explicit_type(item, None) if isinstance(item, ColumnType) else item
+        return _portable(postgresql.ARRAY(item_type, *args[1:], **kwargs), sa.JSON())
+    if name == "Enum" and args and isinstance(args[0], type) and issubclass(args[0], enum.Enum):
+        return sa.Enum(
+            args[0],
+            native_enum=False,
+            length=kwargs.get("length", 64),
+            values_callable=lambda e: [m.value for m in e],
+        )
+    spelled = name.replace("_", " ")
+    if args:
+        spelled += "(" + ", ".join(str(a) for a in args) + ")"
+    for module, portable in ((sa.types, True), (postgresql, False)):
+        factory = getattr(module, name, None) or getattr(module, name.upper(), None)
+        if isinstance(factory, type) and issubclass(factory, sa.types.TypeEngine):
+            try:
+                built = factory(*args, **kwargs)
+            except TypeError as exc:
+                raise TypeError(f"{where}cannot build SQL type {ctype!r}: {exc}") from None
+            # A PostgreSQL-only type keeps its name elsewhere (SQLite takes any name).
+            return built if portable else _portable(built, _LiteralType(spelled))
+    # Unknown to SQLAlchemy: emitted as written (a database-specific type or domain).
+    return _LiteralType(spelled)
+
+
 def sql_type(col: ColumnInfo) -> sa.types.TypeEngine[Any]:
+    explicit = col.decl.sql_type
+    if explicit is not None:
+        return _explicit_type(explicit, col)
     t = col.python_type
     if typing.get_origin(t) is typing.Annotated:
         t = typing.get_args(t)[0]
@@ -117,6 +183,7 @@ def table_for(model: type) -> sa.Table:
                 sa.ForeignKey(
                     decl.foreign_key,
                     ondelete=decl.on_delete.value if decl.on_delete else None,
+                    onupdate=decl.on_update.value if decl.on_update else None,
                 )
             )
         kwargs: dict[str, Any] = {
@@ -130,7 +197,11 @@ def table_for(model: type) -> sa.Table:
             kwargs["autoincrement"] = bool(decl.autoincrement)
             kwargs.pop("unique")
             kwargs.pop("index")
-        if decl.server_default is not None:
+        if isinstance(decl.server_default, ServerDefault):
+            if decl.server_default is ServerDefault.NOW:
+                kwargs["server_default"] = sa.func.now()  # CURRENT_TIMESTAMP on SQLite
+            # UUID4 emits nothing, as in 0.2.
+        elif decl.server_default is not None:
             kwargs["server_default"] = sa.text(decl.server_default)
         columns.append(sa.Column(col.name, sql_type(col), *args, **kwargs))
     table = sa.Table(info.table, metadata, *columns)
