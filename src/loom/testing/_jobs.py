@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from loom.core.job.service import JobEnvelope
+from loom.core.job.envelope import JobEnvelope
 
 __all__ = ["CapturedJob", "JobCapture"]
 
@@ -59,6 +59,19 @@ class CapturedJob:
     @property
     def payload(self) -> Any:
         return self.envelope.payload
+
+    @property
+    def countdown(self) -> float:
+        return self.envelope.countdown
+
+    @property
+    def eta(self) -> Any:
+        """The absolute start time asked with ``dispatch(eta=)`` (aware, UTC), or ``None``."""
+        return self.envelope.eta
+
+    @property
+    def priority(self) -> int | None:
+        return self.envelope.priority
 
     @property
     def on_success(self) -> str | None:
@@ -109,6 +122,11 @@ class JobCapture:
     def store(self) -> Any:
         """The inner backend's job records, so ``JobService.status`` keeps working."""
         return getattr(self.inner, "store", None)
+
+    @property
+    def result_waiter(self) -> Any:
+        """The inner backend's, so handles of captured jobs wait the way it makes them."""
+        return getattr(self.inner, "result_waiter", None)
 
     async def submit(self, envelope: JobEnvelope) -> None:
         self.jobs.append(CapturedJob(envelope))

@@ -38,8 +38,11 @@ __all__ = [
     "InlineJobService",
     "JobBackend",
     "JobEnvelope",
+    "JobFailedError",
+    "JobGroup",
     "JobHandle",
     "JobService",
+    "JobTimeoutError",
     "callback_name",
     "qualified_name",
 ]
@@ -98,9 +101,7 @@ class JobService:
         """The message for one dispatch; explicit options win over ``jobs.<Name>.*``
         and the class attributes."""
         if countdown is not None and eta is not None:
-            raise TypeError(
-                f"dispatch({job_type.__qualname__}): pass countdown= or eta=, not both"
-            )
+            raise TypeError(f"dispatch({job_type.__qualname__}): pass countdown= or eta=, not both")
         settings = self._runtime.job_settings(job_type)
         from loom.core.observability.context import capture_trace_headers, current_trace_id
 

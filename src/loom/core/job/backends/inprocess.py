@@ -15,8 +15,8 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING
 
-from loom.core.job.runner import JobRunner
 from loom.core.job.envelope import JobEnvelope
+from loom.core.job.runner import JobRunner
 from loom.core.job.store import JobStore, utcnow
 
 if TYPE_CHECKING:
