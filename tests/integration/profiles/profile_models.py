@@ -110,3 +110,93 @@ class PrfInvoice(BaseModel):
 
 
 ALL_MODELS = (PrfUser, PrfAddress, PrfOrder, PrfItem, PrfInvoice)
+
+
+# -- 0.2-style declarations: relations by referenced column, many-to-many, loaders over
+# relations, and the default profile loading what is declared for it.
+
+
+class PrfAuthor(BaseModel):
+    __tablename__ = "prf_authors"
+    id: int = ColumnField(primary_key=True, autoincrement=True)
+    name: str = ColumnField(length=60)
+
+    posts: list[PrfPost] = RelationField(
+        foreign_key="prf_posts.author_id",
+        cardinality=Cardinality.ONE_TO_MANY,
+        back_populates="author",
+        profiles=("with_posts",),
+    )
+    # Default profile (no profiles=): loaded by every read; via=None is `posts`.
+    post_count: int = ProjectionField(loader=CountLoader("PrfPost"))
+    has_posts: bool = ProjectionField(loader=ExistsLoader(model="PrfPost", via="posts"))
+
+
+class PrfPost(BaseModel):
+    __tablename__ = "prf_posts"
+    id: int = ColumnField(primary_key=True, autoincrement=True)
+    author_id: int = ColumnField(foreign_key="prf_authors.id", on_delete=OnDelete.CASCADE)
+    title: str = ColumnField(length=60)
+
+    author: PrfAuthor | None = RelationField(
+        foreign_key="prf_authors.id",
+        cardinality=Cardinality.MANY_TO_ONE,
+        back_populates="posts",
+        on_delete=OnDelete.CASCADE,
+    )
+    tags: list[PrfTag] = RelationField(
+        foreign_key="post_id",
+        cardinality=Cardinality.MANY_TO_MANY,
+        secondary="prf_post_tags",
+        profiles=("with_tags",),
+    )
+    tag_count: int = ProjectionField(
+        loader=CountLoader("PrfTag"), profiles=("with_tags", "tag_summary")
+    )
+    tagged: bool = ProjectionField(
+        loader=ExistsLoader("PrfTag", via="tags"), profiles=("tag_summary",)
+    )
+    tag_names: list[str] = ProjectionField(
+        loader=JoinFieldsLoader(model="PrfTag", value_columns="name"), profiles=("tag_summary",)
+    )
+    # A self-referencing many-to-many: foreign_key says which link column is this side.
+    see_also: list[PrfPost] = RelationField(
+        foreign_key="prf_post_links.from_id",
+        cardinality=Cardinality.MANY_TO_MANY,
+        secondary="prf_post_links",
+        profiles=("with_links",),
+    )
+    see_also_count: int = ProjectionField(
+        loader=CountLoader("PrfPost", via="see_also"), profiles=("with_links", "link_count")
+    )
+
+
+class PrfTag(BaseModel):
+    __tablename__ = "prf_tags"
+    id: int = ColumnField(primary_key=True, autoincrement=True)
+    name: str = ColumnField(length=30)
+
+    # The reverse side: the association's other key, the target inferred from it.
+    posts: list[Any] = RelationField(
+        foreign_key="tag_id",
+        cardinality=Cardinality.MANY_TO_MANY,
+        secondary="prf_post_tags",
+        profiles=("with_posts",),
+    )
+
+
+class PrfPostTag(BaseModel):
+    __tablename__ = "prf_post_tags"
+    id: int = ColumnField(primary_key=True, autoincrement=True)
+    post_id: int = ColumnField(foreign_key="prf_posts.id", on_delete=OnDelete.CASCADE)
+    tag_id: int = ColumnField(foreign_key="prf_tags.id", on_delete=OnDelete.CASCADE)
+
+
+class PrfPostLink(BaseModel):
+    __tablename__ = "prf_post_links"
+    id: int = ColumnField(primary_key=True, autoincrement=True)
+    from_id: int = ColumnField(foreign_key="prf_posts.id", on_delete=OnDelete.CASCADE)
+    to_id: int = ColumnField(foreign_key="prf_posts.id", on_delete=OnDelete.CASCADE)
+
+
+BLOG_MODELS = (PrfAuthor, PrfPost, PrfTag, PrfPostTag, PrfPostLink)

@@ -42,9 +42,12 @@ class OnDelete(enum.StrEnum):
 
 
 class Cardinality(enum.StrEnum):
-    MANY_TO_ONE = "many_to_one"
-    ONE_TO_MANY = "one_to_many"
+    """How many rows each side of a :class:`RelationField` has."""
+
     ONE_TO_ONE = "one_to_one"
+    ONE_TO_MANY = "one_to_many"
+    MANY_TO_ONE = "many_to_one"
+    MANY_TO_MANY = "many_to_many"
 
 
 class ColumnField:
@@ -168,33 +171,93 @@ class ColumnField:
 
 
 class RelationField:
-    """A related entity (or list of them) loaded only for the profiles that ask for it.
+    """A related entity (or list of them), loaded for the profiles listed in ``profiles``.
 
-    ``foreign_key`` names the column that links the two tables: on this model for
-    ``MANY_TO_ONE`` (``"user_id"``), on the other model for ``ONE_TO_MANY`` and
-    ``ONE_TO_ONE`` (``"order_id"``).
+    The related model comes from the annotation (``User | None``, ``list[Item]``) or
+    from ``model=``. ``foreign_key`` says which column links the two tables:
+
+    - ``MANY_TO_ONE``: a column of this model, by name (``"user_id"``) or by what it
+      references (``"users.id"``: the one column declared
+      ``ColumnField(foreign_key="users.id")``);
+    - ``ONE_TO_MANY`` / ``ONE_TO_ONE``: the column of the other model pointing here
+      (``"order_id"`` or ``"items.order_id"``);
+    - ``MANY_TO_MANY``: ``secondary`` names the association table (a model of its own
+      with a foreign key to each side); ``foreign_key`` may name its column pointing
+      here (``"post_id"``), needed only when both of its keys point at this table.
+
+    ``on_delete`` / ``on_update`` and ``back_populates`` are accepted for applications
+    written for 0.2; referential actions are the foreign-key column's
+    (``ColumnField(on_delete=)``), and ``back_populates`` is checked to name a
+    relation of the other model. ``default`` is the value of a single relation with
+    no related row (``None``).
     """
 
-    __slots__ = ("cardinality", "depends_on", "foreign_key", "model", "profiles")
+    __slots__ = (
+        "back_populates",
+        "cardinality",
+        "default",
+        "depends_on",
+        "foreign_key",
+        "model",
+        "on_delete",
+        "on_update",
+        "profiles",
+        "secondary",
+    )
 
     def __init__(
         self,
         *,
-        foreign_key: str,
+        foreign_key: str | None,
         cardinality: Cardinality,
-        profiles: Sequence[str] = ("with_details",),
-        depends_on: Sequence[str] = (),
+        secondary: str | type | None = None,
+        back_populates: str | None = None,
+        on_delete: OnDelete | str | None = None,
+        on_update: OnDelete | str | None = None,
+        profiles: Sequence[str] = ("default",),
+        depends_on: Sequence[Any] = (),
+        default: Any = None,
         model: Any = None,
     ) -> None:
-        self.foreign_key = foreign_key
         self.cardinality = Cardinality(cardinality)
-        self.profiles = tuple(profiles)
+        if foreign_key is not None and (not isinstance(foreign_key, str) or not foreign_key):
+            raise ValueError(
+                f"RelationField: foreign_key must be a column name, got {foreign_key!r}"
+            )
+        if foreign_key is None and self.cardinality is not Cardinality.MANY_TO_MANY:
+            raise ValueError(
+                f"RelationField: a {self.cardinality.name} relation needs foreign_key= "
+                "(the column linking the two tables)"
+            )
+        many_to_many = self.cardinality is Cardinality.MANY_TO_MANY
+        if many_to_many and secondary is None:
+            raise ValueError('RelationField: MANY_TO_MANY needs secondary="<association table>"')
+        if secondary is not None and not many_to_many:
+            raise ValueError(
+                f"RelationField: secondary= is for MANY_TO_MANY, not {self.cardinality.name}"
+            )
+        self.foreign_key = foreign_key
+        self.secondary = secondary
+        self.back_populates = back_populates
+        self.on_delete = OnDelete(on_delete) if on_delete is not None else None
+        self.on_update = OnDelete(on_update) if on_update is not None else None
+        self.profiles = _profile_names(profiles)
         self.depends_on = tuple(depends_on)
+        self.default = default
         self.model = model
+
+    def __repr__(self) -> str:
+        parts = [f"{self.cardinality.name}", f"foreign_key={self.foreign_key!r}"]
+        if self.secondary is not None:
+            parts.append(f"secondary={self.secondary!r}")
+        parts.append(f"profiles={self.profiles!r}")
+        return f"RelationField({', '.join(parts)})"
 
 
 class ProjectionField:
-    """A computed read-only value (count, existence, joined columns) per profile."""
+    """A computed read-only value (count, existence, joined columns), loaded for the
+    profiles listed in ``profiles``; ``default`` is its value when the loader finds
+    nothing and has no empty value of its own (a single joined value)."""
 
     __slots__ = ("default", "depends_on", "loader", "profiles")
 
@@ -202,11 +265,16 @@ class ProjectionField:
         self,
         *,
         loader: Any,
-        profiles: Sequence[str] = ("with_details",),
+        profiles: Sequence[str] = ("default",),
         depends_on: Sequence[str] = (),
         default: Any = None,
     ) -> None:
         self.loader = loader
-        self.profiles = tuple(profiles)
+        self.profiles = _profile_names(profiles)
         self.depends_on = tuple(depends_on)
         self.default = default
+
+
+def _profile_names(profiles: Sequence[str] | str) -> tuple[str, ...]:
+    # A lone string is one profile, not the profiles named by its characters.
+    return (profiles,) if isinstance(profiles, str) else tuple(profiles)

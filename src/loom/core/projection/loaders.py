@@ -1,13 +1,22 @@
 """Projection loaders: how a :class:`~loom.core.model.ProjectionField` gets its value.
 
-A loader is a declaration, not a query: it names the other model and the foreign-key
-column on it (``via``) that points at this model. Repository adapters turn each
+A loader is a declaration, not a query. It names the other model and how its rows
+link to this row: ``via`` names a relation of this model (``via="items"``), or, left
+out, means this model's one relation to ``model``. Repository adapters turn each
 built-in loader into one batched query per page (``GROUP BY`` for a count, ``DISTINCT``
-for an existence test, one ``IN`` select for joined columns), so the core stays free
-of any database library::
+for an existence test, one ``IN`` select for joined columns; for a single row a count
+or an existence test rides in the row's own SELECT), so the core stays free of any
+database library::
 
     class Order(TimestampedModel):
-        items_count: int = ProjectionField(loader=CountLoader(model=OrderItem, via="order_id"))
+        items: list[OrderItem] = RelationField(
+            foreign_key="order_id", cardinality=Cardinality.ONE_TO_MANY, profiles=("full",)
+        )
+        items_count: int = ProjectionField(loader=CountLoader(OrderItem))
+
+Loom also accepts ``via`` naming the foreign-key column of ``model`` that points at
+this row (``CountLoader(OrderItem, via="order_id")``), with no relation declared: a
+name is read as a relation of the owning model first, then as a column of ``model``.
 
 For anything else, subclass :class:`ProjectionLoader` and implement :meth:`load`.
 """
@@ -47,13 +56,18 @@ class ProjectionLoader:
 
 
 class RelatedLoader(ProjectionLoader):
-    """A loader over the rows of ``model`` whose ``via`` column points at this row."""
+    """A loader over the rows of ``model`` linked to this row: through the owner's
+    relation ``via`` (by default its one relation to ``model``), or, Loom's column
+    form, the rows whose ``via`` column points at this row."""
 
     __slots__ = ("_model", "via")
 
-    def __init__(self, *, model: type | str, via: str) -> None:
-        if not isinstance(via, str) or not via:
-            raise ValueError(f"{type(self).__name__}: via must name a column of {model!r}")
+    def __init__(self, model: type | str, via: str | None = None) -> None:
+        if via is not None and (not isinstance(via, str) or not via):
+            raise ValueError(
+                f"{type(self).__name__}: via must name a relation of the owning model "
+                f"(or a column of {model!r}), or be left out"
+            )
         self._model = model
         self.via = via
 
@@ -95,19 +109,19 @@ def _resolve_model(name: str, owner: str) -> type:
 
 
 class CountLoader(RelatedLoader):
-    """How many rows of ``model`` point at this row (``0`` when none)."""
+    """How many related rows of ``model`` this row has (``0`` when none)."""
 
     empty = 0
 
 
 class ExistsLoader(RelatedLoader):
-    """Whether at least one row of ``model`` points at this row."""
+    """Whether this row has at least one related row of ``model``."""
 
     empty = False
 
 
 class JoinFieldsLoader(RelatedLoader):
-    """Columns of the rows of ``model`` pointing at this row, ordered by their key.
+    """Columns of the related rows of ``model``, ordered by their key.
 
     ``value_columns="name"`` gives a list of values; a sequence of names gives a list
     of objects keyed by the columns' camelCase names (or converted to the projection's
@@ -119,8 +133,10 @@ class JoinFieldsLoader(RelatedLoader):
 
     empty: Any = ()
 
-    def __init__(self, *, model: type | str, value_columns: str | Sequence[str], via: str) -> None:
-        super().__init__(model=model, via=via)
+    def __init__(
+        self, *, model: type | str, value_columns: str | Sequence[str], via: str | None = None
+    ) -> None:
+        super().__init__(model, via)
         if isinstance(value_columns, str):
             self.value_columns: str | tuple[str, ...] = value_columns
         else:

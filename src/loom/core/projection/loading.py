@@ -3,9 +3,11 @@
 For a page, each relation or projection of the profile costs one batched fetch of
 the related rows (the keys of the whole page at once, never one per row), and the
 rows that come back are distributed to their parents here. Rows with nothing
-related get ``None`` (a single relation), ``[]`` (a list), ``0`` (a count) or
-``False`` (an existence test). Counts, existence tests and joined columns over rows
-a one-to-many relation of the same profile already loaded are derived from them.
+related get ``None`` (a single relation, or its ``default``), ``[]`` (a list), ``0``
+(a count) or ``False`` (an existence test). Counts, existence tests and joined
+columns over rows a relation of the same profile already loaded are derived from
+them. A many-to-many relation reads its rows joined to the association table, still
+one fetch per page.
 
 A repository adapter subclasses :class:`ProfileLoader` and says how to fetch the
 related rows (:meth:`ProfileLoader.related`); it may also answer counts, existence
@@ -22,7 +24,7 @@ import msgspec
 
 from loom.core.model._info import _strip_optional
 from loom.core.naming import to_camel
-from loom.core.projection import ProjectionLink, RelationLink, profile_plan
+from loom.core.projection import LinkKey, ProjectionLink, RelationLink, profile_plan
 from loom.core.projection.loaders import CountLoader, ExistsLoader, JoinFieldsLoader
 
 __all__ = ["ProfileLoader", "join_converter", "page_keys"]
@@ -109,20 +111,55 @@ class ProfileLoader:
         ``keys``, in primary-key order."""
         raise NotImplementedError(f"{type(self).__name__} must implement related()")
 
-    async def load(self, repo: Any, items: list[Any], profile: str) -> list[Any]:
-        """``items`` with the profile's relations and projections set (new structs)."""
+    async def through(
+        self, repo: Any, link: RelationLink | ProjectionLink, keys: list[Any]
+    ) -> dict[Any, list[Any]]:
+        """Per owner key, the target entities a many-to-many ``link`` joins to it over
+        its association table, in the target's primary-key order. This default reads
+        the association rows, then their targets; an adapter may join in one query."""
+        hop = link.through
+        assert hop is not None and link.target is not None and link.remote_column is not None
+        pairs = await self.related(repo, hop.table, hop.local, keys)
+        wanted = page_keys(pairs, hop.remote)
+        targets = (
+            await self.related(repo, link.target, link.remote_column, wanted) if wanted else []
+        )
+        by_ref = {getattr(t, link.remote_column): t for t in targets}
+        order = {id(t): i for i, t in enumerate(targets)}
+        groups: dict[Any, list[Any]] = {}
+        for pair in pairs:
+            target = by_ref.get(getattr(pair, hop.remote))
+            if target is not None:
+                groups.setdefault(getattr(pair, hop.local), []).append(target)
+        for rows in groups.values():
+            rows.sort(key=lambda t: order[id(t)])
+        return groups
+
+    async def load(
+        self,
+        repo: Any,
+        items: list[Any],
+        profile: str,
+        preloaded: dict[str, list[Any]] | None = None,
+    ) -> list[Any]:
+        """``items`` with the profile's relations and projections set (new structs).
+        ``preloaded``: values the caller already has, by field name (the SQL adapter
+        reads a single row's counts in the row's own SELECT)."""
         plan = profile_plan(repo.info, profile)
-        if not items or not (plan.relations or plan.projections):
+        if not items or not plan.loads:
             return items
-        loaded: dict[str, list[Any]] = {}
-        # Lists already loaded by a one-to-many relation, by (table, remote, local).
-        children: dict[tuple[str, str, str], list[list[Any]]] = {}
+        loaded: dict[str, list[Any]] = dict(preloaded) if preloaded else {}
+        # Each relation's rows per item, to derive projections over the same rows.
+        children: dict[LinkKey, list[list[Any]]] = {}
         for rel in plan.relations:
-            values = await self._relation(repo, rel, items)
-            loaded[rel.field.name] = values
-            if rel.many:
-                children[(rel.target.table, rel.remote_column, rel.local_column)] = values
+            if rel.field.name in loaded:
+                continue
+            per_item = await self._relation_rows(repo, rel, items)
+            children[rel.key] = per_item
+            loaded[rel.field.name] = _one_or_many(rel.many, rel.field.decl.default, per_item)
         for proj in plan.projections:
+            if proj.field.name in loaded:
+                continue
             derived = _derive(proj, children) if children else None
             if derived is None:
                 derived = await self._projection(repo, proj, items)
@@ -133,12 +170,19 @@ class ProfileLoader:
             for i, item in enumerate(items)
         ]
 
-    async def _relation(self, repo: Any, link: RelationLink, items: list[Any]) -> list[Any]:
+    async def _relation_rows(
+        self, repo: Any, link: RelationLink, items: list[Any]
+    ) -> list[list[Any]]:
+        """Each item's related entities (a list, also for a single relation)."""
         keys = page_keys(items, link.local_column)
-        groups = await self._grouped(repo, link.target, link.remote_column, keys) if keys else {}
+        if not keys:
+            groups: dict[Any, list[Any]] = {}
+        elif link.through is not None:
+            groups = await self.through(repo, link, keys)
+        else:
+            groups = await self._grouped(repo, link.target, link.remote_column, keys)
         local = link.local_column
-        per_item = [groups.get(getattr(item, local), []) for item in items]
-        return _one_or_many(link.many, None, per_item)
+        return [groups.get(getattr(item, local), []) for item in items]
 
     async def _projection(self, repo: Any, link: ProjectionLink, items: list[Any]) -> list[Any]:
         loader = link.loader
@@ -179,6 +223,8 @@ class ProfileLoader:
     async def _link_groups(
         self, repo: Any, link: ProjectionLink, keys: list[Any]
     ) -> dict[Any, list[Any]]:
+        if link.through is not None:
+            return await self.through(repo, link, keys)
         assert link.remote_column is not None
         return await self._grouped(repo, link.target, link.remote_column, keys)
 
@@ -198,11 +244,10 @@ class ProfileLoader:
         return {key: [value(e) for e in rows] for key, rows in groups.items()}
 
 
-def _derive(link: ProjectionLink, children: dict[tuple[str, str, str], list[list[Any]]]) -> Any:
+def _derive(link: ProjectionLink, children: dict[LinkKey, list[list[Any]]]) -> Any:
     """A built-in projection computed from rows a relation of the page already loaded."""
-    if link.target is None or link.remote_column is None or link.local_column is None:
-        return None
-    lists = children.get((link.target.table, link.remote_column, link.local_column))
+    key = link.key
+    lists = children.get(key) if key is not None else None
     if lists is None:
         return None
     # The relation's rows are in the target's key order, as a join's are.

@@ -142,7 +142,7 @@ def declare(name: str, **fields: object) -> type:
         (
             "via",
             {"n": ("int", ProjectionField(loader=CountLoader(model=UpjMember, via="missing_id")))},
-            "no column 'missing_id'",
+            "via='missing_id' is neither a relation of UpjBadVia nor a column of UpjMember",
         ),
         (
             "cols",
@@ -167,7 +167,7 @@ def declare(name: str, **fields: object) -> type:
                     RelationField(foreign_key="other.team_id", cardinality=Cardinality.MANY_TO_ONE),
                 )
             },
-            "not a column of table",
+            "references table 'other', but the related model UpjTeam is table 'upj_teams'",
         ),
     ],
 )

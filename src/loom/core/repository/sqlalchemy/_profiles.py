@@ -1,27 +1,37 @@
 """Loading read profiles on SQLAlchemy Core: one batched query per relation per page.
 
 :class:`~loom.core.projection.loading.ProfileLoader` distributes the rows; this adapter
-fetches them (the related model's ``rows_by`` statement, as ``list_by`` reads), and
+fetches them (the related model's ``rows_by`` statement, as ``list_by`` reads; a
+many-to-many relation joins the association table in the same statement), and
 answers counts, existence tests and joined columns with aggregate queries instead of
 fetching whole rows. The statements live with the related model's other read
 statements (``_statements.Shapes``): on PostgreSQL the page's keys are one array
 parameter (``= ANY($1)``), so a statement is the same for any page and runs on the
 asyncpg connection like the repository's own reads.
+
+A single row's counts and existence tests need no statement of their own: they ride
+in the row's SELECT as scalar subqueries (:func:`single_row_read`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
-from loom.core.projection import ProjectionLink
+import sqlalchemy as sa
+
+from loom.core.model import ModelInfo
+from loom.core.projection import LinkKey, ProfilePlan, ProjectionLink, RelationLink, profile_plan
+from loom.core.projection.loaders import CountLoader, ExistsLoader
 from loom.core.projection.loading import ProfileLoader, join_converter
-from loom.core.repository.sqlalchemy._statements import KEYS, Prepared, Shapes
+from loom.core.repository.sqlalchemy._statements import KEYS, Hop, Prepared, Shapes
+from loom.core.repository.sqlalchemy._table import table_for
 
-__all__ = ["SQLProfileLoader", "default_profile_loader"]
+__all__ = ["ProfileRead", "SQLProfileLoader", "default_profile_loader", "single_row_read"]
 
 
-_Pick = Callable[[Shapes, str, str], Prepared]
+_Pick = Callable[[Shapes, str, str, Hop | None], Prepared]
+_HOPS: dict[LinkKey, Hop] = {}
 
 
 def _target_plan(info: Any) -> Any:
@@ -29,6 +39,20 @@ def _target_plan(info: Any) -> Any:
     from loom.core.repository.sqlalchemy._repository import _plan_for
 
     return _plan_for(info)
+
+
+def _hop(link: RelationLink | ProjectionLink) -> Hop | None:
+    """The association table of a many-to-many ``link`` as a statement needs it."""
+    through = link.through
+    if through is None:
+        return None
+    key = link.key
+    assert key is not None and link.remote_column is not None
+    found = _HOPS.get(key)
+    if found is None:
+        table = table_for(through.table.model)
+        found = _HOPS[key] = Hop(table, through.local, through.remote, link.remote_column)
+    return found
 
 
 class SQLProfileLoader(ProfileLoader):
@@ -39,28 +63,53 @@ class SQLProfileLoader(ProfileLoader):
     async def related(self, repo: Any, target: Any, column: str, keys: list[Any]) -> list[Any]:
         return await repo._rows_by(_target_plan(target), column, keys)
 
+    async def through(
+        self, repo: Any, link: RelationLink | ProjectionLink, keys: list[Any]
+    ) -> dict[Any, list[Any]]:
+        hop = _hop(link)
+        assert hop is not None and link.through is not None
+        target = _target_plan(link.target)
+        prepared = target.shapes.rows_through(hop, repo.database.dialect)
+        plain = target.simple_types and _target_plan(link.through.table).simple_types
+        rows = await repo._fetch(prepared, {KEYS: keys}, plain=plain)
+        make = target.make
+        owner = len(target.names)  # the owner's key follows the target's columns
+        groups: dict[Any, list[Any]] = {}
+        for row in rows:
+            groups.setdefault(row[owner], []).append(make(row))
+        return groups
+
     async def _aggregate(
         self, repo: Any, link: ProjectionLink, keys: list[Any], pick: _Pick
     ) -> Any:
-        """The rows of the related model's statement ``pick(shapes, column, dialect)``
-        over ``link``'s column, for the page's keys."""
+        """The rows of the related model's statement ``pick(shapes, column, dialect,
+        hop)`` over ``link``'s column, for the page's keys."""
         target = _target_plan(link.target)
         assert link.remote_column is not None
-        prepared = pick(target.shapes, link.remote_column, repo.database.dialect)
-        return await repo._fetch(prepared, {KEYS: keys}, plain=target.simple_types)
+        hop = _hop(link)
+        prepared = pick(target.shapes, link.remote_column, repo.database.dialect, hop)
+        plain = target.simple_types
+        if link.through is not None:
+            plain = plain and _target_plan(link.through.table).simple_types
+        return await repo._fetch(prepared, {KEYS: keys}, plain=plain)
 
     async def count(self, repo: Any, link: ProjectionLink, keys: list[Any]) -> dict[Any, int]:
         rows = await self._aggregate(
             repo,
             link,
             keys,
-            lambda shapes, column, dialect: shapes.grouped(column, dialect, count=True),
+            lambda shapes, column, dialect, hop: shapes.grouped(
+                column, dialect, count=True, hop=hop
+            ),
         )
         return {row[0]: int(row[1]) for row in rows}
 
     async def exists(self, repo: Any, link: ProjectionLink, keys: list[Any]) -> set[Any]:
         rows = await self._aggregate(
-            repo, link, keys, lambda shapes, column, dialect: shapes.grouped(column, dialect)
+            repo,
+            link,
+            keys,
+            lambda shapes, column, dialect, hop: shapes.grouped(column, dialect, hop=hop),
         )
         return {row[0] for row in rows}
 
@@ -70,7 +119,7 @@ class SQLProfileLoader(ProfileLoader):
             repo,
             link,
             keys,
-            lambda shapes, column, dialect: shapes.joined(column, tuple(names), dialect),
+            lambda shapes, column, dialect, hop: shapes.joined(column, tuple(names), dialect, hop),
         )
         groups: dict[Any, list[Any]] = {}
         for row in rows:
@@ -84,3 +133,57 @@ _DEFAULT = SQLProfileLoader()
 def default_profile_loader() -> SQLProfileLoader:
     """The loader every SQLAlchemy repository uses unless given another one."""
     return _DEFAULT
+
+
+class ProfileRead(NamedTuple):
+    """How a repository reads a model with one profile, resolved once per profile."""
+
+    plan: ProfilePlan
+    get: Prepared | None
+    """The row by primary key with the profile's counts and existence tests as
+    extra columns; None when the profile has none (the plain get serves)."""
+    scalars: tuple[tuple[str, bool], ...]
+    """Per extra column: the projection's name and whether it is an existence test."""
+    only_scalars: bool
+    """The extra columns are everything the profile loads."""
+
+
+def _subquery(owner: sa.Table, link: ProjectionLink, exists: bool) -> Any:
+    """``link``'s count or existence test for the enclosing row of ``owner``."""
+    assert link.target is not None and link.remote_column is not None
+    assert link.local_column is not None
+    # Aliased: the related table may be the owner's own (a self-reference).
+    target = table_for(link.target.model).alias()
+    if link.through is None:
+        source: Any = target
+        where = target.c[link.remote_column] == owner.c[link.local_column]
+    else:
+        pairs = table_for(link.through.table.model).alias()
+        source = pairs.join(target, target.c[link.remote_column] == pairs.c[link.through.remote])
+        where = pairs.c[link.through.local] == owner.c[link.local_column]
+    if exists:
+        return sa.select(sa.literal_column("1")).select_from(source).where(where).exists()
+    return sa.select(sa.func.count()).select_from(source).where(where).scalar_subquery()
+
+
+def single_row_read(info: ModelInfo, profile: str, select: Any, owner: sa.Table) -> ProfileRead:
+    """The :class:`ProfileRead` of ``profile``. ``select`` is the model's row SELECT by
+    primary key; the profile's counts and existence tests (those no relation of the
+    profile loads the rows of anyway) are added to it as scalar subqueries, so a
+    single row costs no extra round trip for them."""
+    plan = profile_plan(info, profile)
+    extra: list[Any] = []
+    scalars: list[tuple[str, bool]] = []
+    for link in plan.projections:
+        loader = link.loader
+        if not isinstance(loader, (CountLoader, ExistsLoader)) or link.target is None:
+            continue
+        if plan.derivable(link):
+            continue
+        exists = isinstance(loader, ExistsLoader)
+        extra.append(_subquery(owner, link, exists).label(f"_loom_p{len(extra)}"))
+        scalars.append((link.field.name, exists))
+    if not extra:
+        return ProfileRead(plan, None, (), False)
+    only = len(scalars) == len(plan.projections) and not plan.relations
+    return ProfileRead(plan, Prepared(select.add_columns(*extra)), tuple(scalars), only)

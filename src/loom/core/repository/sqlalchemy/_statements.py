@@ -27,6 +27,7 @@ __all__ = [
     "LIMIT",
     "OFFSET",
     "DriverSQL",
+    "Hop",
     "Prepared",
     "Shapes",
     "SortKeys",
@@ -131,6 +132,20 @@ def _in_keys(column: Any, dialect: str) -> Any:
     return column.in_(sa.bindparam(KEYS, expanding=True))
 
 
+class Hop(NamedTuple):
+    """A many-to-many link's association table: ``table.remote`` references the
+    target's ``column``, ``table.local`` holds the owner's key."""
+
+    table: sa.Table
+    local: str
+    remote: str
+    column: str
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        return (self.table.name, self.local, self.remote, self.column)
+
+
 class SortKeys(NamedTuple):
     """A resolved sort order: its keys, ORDER BY clauses and hashable shape."""
 
@@ -180,28 +195,62 @@ class Shapes:
 
         return self._prepared(("rows_by", column, dialect), build)
 
-    def grouped(self, column: str, dialect: str, *, count: bool = False) -> Prepared:
-        """Per ``KEYS`` value of ``column`` that has rows: the value, with the number
-        of rows when ``count`` (profile counts and existence tests)."""
+    def rows_through(self, hop: Hop, dialect: str) -> Prepared:
+        """Every row joined by ``hop``'s association table to an owner key among the
+        ``KEYS`` values, with that key as the last column, in primary-key order (a
+        many-to-many relation: one statement per page)."""
 
         def build() -> Any:
-            col = self.table.c[column]
+            link = hop.table
+            owner = link.c[hop.local]
+            joined = self.table.join(link, link.c[hop.remote] == self.table.c[hop.column])
+            stmt = sa.select(*self.columns, owner).select_from(joined)
+            return stmt.where(_in_keys(owner, dialect)).order_by(self.pk, owner)
+
+        return self._prepared(("rows_through", hop.key, dialect), build)
+
+    def _source(self, column: str, hop: Hop | None) -> tuple[Any, Any]:
+        """The FROM clause and the owner-key column of a profile aggregate: this
+        table's ``column``, or ``hop``'s association table joined to this one."""
+        if hop is None:
+            return self.table, self.table.c[column]
+        link = hop.table
+        joined = link.join(self.table, self.table.c[hop.column] == link.c[hop.remote])
+        return joined, link.c[hop.local]
+
+    def grouped(
+        self, column: str, dialect: str, *, count: bool = False, hop: Hop | None = None
+    ) -> Prepared:
+        """Per ``KEYS`` value of ``column`` (or of ``hop``'s owner column) that has rows:
+        the value, with the number of rows when ``count`` (profile counts and
+        existence tests)."""
+
+        def build() -> Any:
+            source, col = self._source(column, hop)
+            where = _in_keys(col, dialect)
             if count:
-                return sa.select(col, sa.func.count()).where(_in_keys(col, dialect)).group_by(col)
-            return sa.select(col).where(_in_keys(col, dialect)).distinct()
+                stmt = sa.select(col, sa.func.count()).select_from(source)
+                return stmt.where(where).group_by(col)
+            return sa.select(col).select_from(source).where(where).distinct()
 
-        return self._prepared(("grouped", column, dialect, count), build)
+        key = hop.key if hop is not None else None
+        return self._prepared(("grouped", column, dialect, count, key), build)
 
-    def joined(self, column: str, names: tuple[str, ...], dialect: str) -> Prepared:
-        """``column`` and the columns ``names`` of the rows whose ``column`` is one of
-        the ``KEYS`` values, in (``column``, primary key) order (joined projections)."""
+    def joined(
+        self, column: str, names: tuple[str, ...], dialect: str, hop: Hop | None = None
+    ) -> Prepared:
+        """The owner key (``column``, or ``hop``'s owner column) and the columns
+        ``names`` of the related rows of the ``KEYS`` values, in (key, primary key)
+        order (joined projections)."""
 
         def build() -> Any:
-            col = self.table.c[column]
+            source, col = self._source(column, hop)
             picked = (self.table.c[n] for n in names)
-            return sa.select(col, *picked).where(_in_keys(col, dialect)).order_by(col, self.pk)
+            stmt = sa.select(col, *picked).select_from(source).where(_in_keys(col, dialect))
+            return stmt.order_by(col, self.pk)
 
-        return self._prepared(("joined", column, names, dialect), build)
+        key = hop.key if hop is not None else None
+        return self._prepared(("joined", column, names, dialect, key), build)
 
     def count(self, shape: Any) -> Prepared:
         """``SELECT count(*)`` of the rows matching the filter shape."""
