@@ -20,6 +20,7 @@ from loom.core.model import model_info
 from loom.core.repository.abc import RepoFor
 from loom.core.repository.abc.query import QuerySpec
 from loom.core.uow import NullUnitOfWorkFactory, UnitOfWorkFactory
+from loom.core.use_case._factory import instance_factory
 from loom.core.use_case._plan import DeclarationError, ExecutionPlan
 from loom.core.use_case.invoker import ApplicationInvoker
 from loom.core.use_case.use_case import UseCase
@@ -160,8 +161,12 @@ class Runtime:
             except ResolutionError as exc:
                 raise DeclarationError(str(exc)) from None
             model = getattr(cls, "model", None)
-            if issubclass(cls, UseCase) and model is not None:
-                inst.main_repo = self.repo_for(model)
+            if issubclass(cls, UseCase):
+                repo = self.repo_for(model) if model is not None else None
+                if repo is not None and "_main_repo" not in vars(inst):
+                    inst.main_repo = repo
+                # Each call runs on a fresh instance built from this constructor plan.
+                self.plan(cls).build_per_call(inst, instance_factory(cls, self.container, repo))
             self._instances[cls] = inst
         return inst
 

@@ -1,24 +1,77 @@
 """Computes and rules compiled to one Python function per use case.
 
-A plan knows at start-up every field a compute reads and writes and every rule's
-field, parameters and message, so the per-request work is generated as straight-line
-code (``fn0(cmd.quantity, cmd.unit_price_cents)``...) instead of a loop over
-declarations doing ``getattr`` by name, list building and async checks per step. The
-generated code only refers to names bound in its namespace; field names are Python
-identifiers (struct fields) and everything else is passed as a constant by ``repr``.
+A plan knows at start-up every value a compute or rule reads (as an expression such
+as ``cmd.quantity`` or ``_get(kwargs.get('user'), ('address', 'city'))``), so the
+per-request work is generated as straight-line code instead of a loop over
+declarations doing lookups by name. The generated code only refers to names bound in
+its namespace; field and parameter names are Python identifiers or ``repr`` constants.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import types
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import msgspec
 
 from loom.core.command import fields_set
-from loom.core.errors import FieldError, RuleViolations
+from loom.core.command._command import set_fields_set
+from loom.core.errors import FieldError, RuleViolation, RuleViolations
 
-__all__ = ["compile_computes", "compile_rules"]
+__all__ = ["ComputeStep", "RuleStep", "compile_computes", "compile_rules", "get_path"]
+
+
+def get_path(value: Any, path: tuple[str, ...]) -> Any:
+    """``value.a.b`` (or ``value["a"]["b"]`` for mappings); None once a step is None."""
+    for name in path:
+        if value is None:
+            return None
+        value = value.get(name) if isinstance(value, dict) else getattr(value, name, None)
+    return value
+
+
+def _adopt(new: Any, old: Any, sent: frozenset[str]) -> Any:
+    """A plain compute's result replaces the command; it keeps the sent-fields set."""
+    if new is None:
+        return old
+    if new is not old:
+        set_fields_set(new, sent)
+    return new
+
+
+def _collect(errors: list[Any], exc: RuleViolation) -> None:
+    if isinstance(exc, RuleViolations):
+        errors.extend(exc.violations)
+    else:
+        errors.append(exc)
+
+
+@dataclasses.dataclass
+class ComputeStep:
+    target: str | None
+    """The command field set (None for a plain callable, which returns a command)."""
+    fn: Callable[..., Any] | None
+    is_async: bool = False
+    args: tuple[str, ...] = ()
+    presence: str | None = None
+    plain_context: bool | None = None
+    """Plain callables only: whether ``fn`` takes the context as a third argument."""
+
+
+@dataclasses.dataclass
+class RuleStep:
+    kind: str  # "check" | "forbid" | "require" | "plain"
+    fn: Callable[..., Any] | None
+    is_async: bool = False
+    args: tuple[str, ...] = ()
+    field: str | None = None
+    message: str | None = None
+    presence: str | None = None
+    missing: str | None = None
+    """``require`` only: the expression true when the target is missing."""
+    plain_context: bool | None = None
 
 
 def _build(name: str, lines: list[str], namespace: dict[str, Any], is_async: bool) -> Any:
@@ -33,65 +86,98 @@ def _call(fn: str, args: Sequence[str], is_async: bool) -> str:
     return f"(await {call})" if is_async else call
 
 
-def _params(names: Sequence[str]) -> list[str]:
-    return [f"kwargs.get({name!r})" for name in names]
+def _guard(presence: str | None, body: list[str]) -> list[str]:
+    if presence is None:
+        return body
+    return [f"if {presence}:", *(f"    {line}" for line in body)]
 
 
-def compile_computes(
-    steps: Sequence[tuple[str, tuple[str, ...], tuple[str, ...], Callable[..., Any], bool]],
-) -> tuple[Callable[[Any, dict[str, Any]], Any], bool]:
-    """``(fn(cmd, kwargs) -> cmd, is_async)`` for ``(target, sources, params, via,
-    via_is_async)`` steps: each computed field set in place on the command, which the
-    plan owns (decoded for this call, or copied from the caller's)."""
-    namespace: dict[str, Any] = {"_set": msgspec.structs.force_setattr}
-    lines: list[str] = []
+def _base_namespace() -> dict[str, Any]:
+    return {
+        "_get": get_path,
+        "_fields_set": fields_set,
+        "_EMPTY": frozenset(),
+        "_ctx": types.MappingProxyType,
+    }
+
+
+def compile_computes(steps: Sequence[ComputeStep]) -> tuple[Callable[..., Any], bool]:
+    """``(fn(cmd, kwargs) -> cmd, is_async)``: each computed field set in place on the
+    command, which the plan owns (decoded for this call, or copied from the caller's)."""
+    namespace = _base_namespace()
+    namespace.update({"_set": msgspec.structs.force_setattr, "_adopt": _adopt})
+    lines = ["sent = _fields_set(cmd)"]
+    if any(s.plain_context for s in steps):
+        lines.append("ctx = _ctx(kwargs)")
     is_async = False
-    for i, (target, sources, params, fn, fn_async) in enumerate(steps):
-        namespace[f"fn{i}"] = fn
-        args = [f"cmd.{name}" for name in sources] + _params(params)
-        lines.append(f"_set(cmd, {target!r}, {_call(f'fn{i}', args, fn_async)})")
-        is_async = is_async or fn_async
+    for i, step in enumerate(steps):
+        fn = f"fn{i}"
+        namespace[fn] = step.fn
+        is_async = is_async or step.is_async
+        if step.target is None:
+            args = ["cmd", "sent", *(["ctx"] if step.plain_context else [])]
+            body = [f"cmd = _adopt({_call(fn, args, step.is_async)}, cmd, sent)"]
+        elif step.fn is None:
+            body = [f"_set(cmd, {step.target!r}, {step.args[0]})"]
+        else:
+            body = [f"_set(cmd, {step.target!r}, {_call(fn, step.args, step.is_async)})"]
+        lines += _guard(step.presence, body)
     lines.append("return cmd")
     return _build("computes", lines, namespace, is_async), is_async
 
 
-def compile_rules(rules: Sequence[Any]) -> tuple[Callable[[Any, dict[str, Any]], Any], bool]:
+def compile_rules(steps: Sequence[RuleStep]) -> tuple[Callable[..., Any], bool]:
     """``(fn(cmd, kwargs) -> None, is_async)`` raising :class:`RuleViolations` with
-    every failed rule, for compiled rules (``check_field``, ``fn``, ``is_async``,
-    ``message``, ``params``, ``present``, ``wire_field``; see ``_plan._CompiledRule``)."""
-    namespace: dict[str, Any] = {
-        "_fields_set": fields_set,
-        "_FieldError": FieldError,
-        "_RuleViolations": RuleViolations,
-        "_EMPTY": frozenset(),
-    }
+    every failed rule, in declaration order."""
+    namespace = _base_namespace()
+    namespace.update(
+        {
+            "_FieldError": FieldError,
+            "_RuleViolation": RuleViolation,
+            "_RuleViolations": RuleViolations,
+            "_collect": _collect,
+        }
+    )
     lines = ["errors = []", "sent = _fields_set(cmd) if cmd is not None else _EMPTY"]
+    if any(s.plain_context for s in steps):
+        lines.append("ctx = _ctx(kwargs)")
     is_async = False
-    for i, rule in enumerate(rules):
-        fn, wire, message = f"fn{i}", repr(rule.wire_field), repr(rule.message)
-        namespace[fn] = rule.fn
-        is_async = is_async or rule.is_async
-        extra = _params(rule.params)
-        body: list[str]
-        if rule.check_field is not None:
-            call = _call(fn, [f"cmd.{rule.check_field}", *extra], rule.is_async)
-            body = [
-                f"r = {call}",
-                "if isinstance(r, str):",
-                f"    if r: errors.append(_FieldError({wire}, r))",
+    for i, step in enumerate(steps):
+        fn = f"fn{i}"
+        namespace[fn] = step.fn
+        is_async = is_async or step.is_async
+        field = repr(step.field)
+        if step.kind == "require":
+            message = repr(step.message or f"{step.field} is required")
+            lines += _guard(
+                step.presence,
+                [f"if {step.missing}:", f"    errors.append(_FieldError({field}, {message}))"],
+            )
+            continue
+        if step.kind == "plain":
+            args = ["cmd", "sent", *(["ctx"] if step.plain_context else [])]
+            outcome = [
+                f"r = {_call(fn, args, step.is_async)}",
+                "if isinstance(r, _RuleViolation):",
+                "    _collect(errors, r)",
             ]
-            if rule.message is not None:
-                body.append(f"elif r: errors.append(_FieldError({wire}, {message}))")
         else:
-            call = _call(fn, ["cmd", "sent", *extra], rule.is_async)
-            fallback = f"{message} or (r if isinstance(r, str) else '')"
-            body = [
-                f"r = {call}",
-                "if r:",
-                f"    errors.append(_FieldError({wire}, ({fallback}) or 'rule violated'))",
+            default = step.message or "Rule check failed"
+            outcome = [
+                f"r = {_call(fn, step.args, step.is_async)}",
+                "if r is True:",
+                f"    errors.append(_FieldError({field}, {default!r}))",
+                "elif isinstance(r, str):",
+                f"    if r: errors.append(_FieldError({field}, r))",
+                "elif isinstance(r, _RuleViolation):",
+                "    _collect(errors, r)",
             ]
-        if rule.present is not None:
-            body = [f"if {rule.present!r} in sent:", *(f"    {line}" for line in body)]
-        lines += body
+        body = [
+            "try:",
+            *(f"    {line}" for line in outcome),
+            "except _RuleViolation as exc:",
+            "    _collect(errors, exc)",
+        ]
+        lines += _guard(step.presence, body)
     lines += ["if errors:", "    raise _RuleViolations(errors)"]
     return _build("rules", lines, namespace, is_async), is_async

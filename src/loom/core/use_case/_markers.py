@@ -5,14 +5,14 @@ from __future__ import annotations
 import enum
 from typing import Any
 
-__all__ = ["Exists", "Input", "LoadById", "Marker", "OnMissing"]
+__all__ = ["Exists", "Input", "Load", "LoadById", "Marker", "OnMissing"]
 
 
 class OnMissing(enum.StrEnum):
     RAISE = "raise"
     """404 before ``execute`` runs."""
-    RETURN_FALSE = "return_false"
     RETURN_NONE = "return_none"
+    RETURN_FALSE = "return_false"
 
 
 class Marker:
@@ -30,31 +30,51 @@ class Input(Marker):
         return "Input()"
 
 
-class Exists(Marker):
-    """``True`` when a row of ``model`` has ``against == value``.
+def _entity(entity_type: Any, model: Any, marker: str) -> Any:
+    if entity_type is None and model is None:
+        raise TypeError(f"{marker}(...) needs the model to look in")
+    return entity_type if entity_type is not None else model
 
-    The value comes from a path/call parameter (``from_param``) or a command field
-    (``from_command``).
+
+def _one_source(marker: str, from_param: str | None, from_command: str | None) -> None:
+    if (from_param is None) == (from_command is None):
+        raise TypeError(f"{marker}(...) takes exactly one of from_param= or from_command=")
+
+
+def _name(model: Any) -> str:
+    return str(getattr(model, "__name__", model))
+
+
+class Exists(Marker):
+    """``True`` when a row of ``entity_type`` has ``against == value``.
+
+    The value comes from a parameter (``from_param``) or a command field
+    (``from_command``). When nothing matches: ``False`` (RETURN_FALSE and RETURN_NONE
+    alike, as in 0.2), or a 404 with RAISE.
     """
 
     __slots__ = ("against", "from_command", "from_param", "model", "on_missing")
 
     def __init__(
         self,
-        model: type,
+        entity_type: type | None = None,
         *,
         from_param: str | None = None,
         from_command: str | None = None,
         against: str = "id",
         on_missing: OnMissing = OnMissing.RETURN_FALSE,
+        model: type | None = None,
     ) -> None:
-        if (from_param is None) == (from_command is None):
-            raise TypeError("Exists(...) takes exactly one of from_param= or from_command=")
-        self.model = model
+        _one_source("Exists", from_param, from_command)
+        self.model = _entity(entity_type, model, "Exists")
         self.from_param = from_param
         self.from_command = from_command
         self.against = against
         self.on_missing = OnMissing(on_missing)
+
+    @property
+    def entity_type(self) -> Any:
+        return self.model
 
     def __repr__(self) -> str:
         src = (
@@ -62,30 +82,74 @@ class Exists(Marker):
             if self.from_param
             else f"from_command={self.from_command!r}"
         )
-        model = getattr(self.model, "__name__", self.model)
-        return f"Exists({model}, {src}, against={self.against!r})"
+        return f"Exists({_name(self.model)}, {src}, against={self.against!r})"
+
+
+class Load(Marker):
+    """The row of ``entity_type`` whose ``against`` column equals a parameter
+    (``from_param``) or a command field (``from_command``): ``repo.get_by(against,
+    value, profile=profile)``. Missing: 404 (RAISE), None or False."""
+
+    __slots__ = ("against", "from_command", "from_param", "model", "on_missing", "profile")
+
+    def __init__(
+        self,
+        entity_type: type | None = None,
+        *,
+        from_param: str | None = None,
+        from_command: str | None = None,
+        against: str,
+        profile: str = "default",
+        on_missing: OnMissing = OnMissing.RAISE,
+        model: type | None = None,
+    ) -> None:
+        _one_source("Load", from_param, from_command)
+        self.model = _entity(entity_type, model, "Load")
+        self.from_param = from_param
+        self.from_command = from_command
+        self.against = against
+        self.profile = profile
+        self.on_missing = OnMissing(on_missing)
+
+    @property
+    def entity_type(self) -> Any:
+        return self.model
+
+    def __repr__(self) -> str:
+        src = (
+            f"from_param={self.from_param!r}"
+            if self.from_param
+            else f"from_command={self.from_command!r}"
+        )
+        return f"Load({_name(self.model)}, {src}, against={self.against!r})"
 
 
 class LoadById(Marker):
-    """The entity of ``model`` whose primary key is the ``by`` parameter (404 if absent)."""
+    """The entity of ``entity_type`` whose primary key is the ``by`` parameter (or
+    command field). Missing: 404 (RAISE), None (RETURN_NONE) or False (RETURN_FALSE)."""
 
     __slots__ = ("by", "model", "on_missing", "profile")
 
     def __init__(
         self,
-        model: type,
+        entity_type: type | None = None,
         *,
         by: str = "id",
-        on_missing: OnMissing = OnMissing.RAISE,
         profile: str = "default",
+        on_missing: OnMissing = OnMissing.RAISE,
+        model: type | None = None,
     ) -> None:
-        self.model = model
+        self.model = _entity(entity_type, model, "LoadById")
         self.by = by
         self.on_missing = OnMissing(on_missing)
         self.profile = profile
 
+    @property
+    def entity_type(self) -> Any:
+        return self.model
+
     def __repr__(self) -> str:
-        return f"LoadById({getattr(self.model, '__name__', self.model)}, by={self.by!r})"
+        return f"LoadById({_name(self.model)}, by={self.by!r})"
 
 
 def is_marker(value: Any) -> bool:

@@ -8,22 +8,23 @@ named; the per-call path only runs precomputed steps.
 from __future__ import annotations
 
 import inspect
+import types
 import typing
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import msgspec
 
-from loom.core.command import codec_for, fields_set
+from loom.core.command import codec_for, field_role, fields_set, patch_allows_null
 from loom.core.command._command import set_fields_set
+from loom.core.command._types import PATCH
 from loom.core.errors import NotFound, ValidationError
 from loom.core.model import model_info
 from loom.core.model._write import INT64_MAX, INT64_MIN
-from loom.core.naming import to_camel
-from loom.core.repository.abc.query import QuerySpec
-from loom.core.use_case._codegen import compile_computes, compile_rules
-from loom.core.use_case._markers import Exists, Input, LoadById, OnMissing
-from loom.core.use_case._rules import Compute, FieldRef, Rule
+from loom.core.repository.abc.query import FilterGroup, FilterOp, FilterSpec, QuerySpec
+from loom.core.use_case._codegen import ComputeStep, RuleStep, compile_computes, compile_rules
+from loom.core.use_case._markers import Exists, Input, Load, LoadById, OnMissing
+from loom.core.use_case._rules import Compute, FieldExpr, FieldRef, PredicateOp, Rule
 
 __all__ = ["DeclarationError", "ExecutionPlan", "ParamPlan"]
 
@@ -74,26 +75,6 @@ def _is_async(fn: Any) -> bool:
     )
 
 
-class _CompiledRule:
-    """A rule with its names resolved, so a request does no lookups or conversions."""
-
-    __slots__ = ("check_field", "fn", "is_async", "message", "params", "present", "wire_field")
-
-    def __init__(self, rule: Rule) -> None:
-        self.fn = rule.fn
-        self.is_async = _is_async(rule.fn)
-        self.message = rule.message
-        self.params = tuple(rule.params)
-        self.present = rule.present.name if rule.present is not None else None
-        if rule.kind == "check":
-            assert rule.field is not None
-            self.check_field: str | None = rule.field.name
-            self.wire_field: str | None = to_camel(rule.field.name)
-        else:
-            self.check_field = None
-            self.wire_field = to_camel(self.present) if self.present is not None else None
-
-
 class ParamPlan:
     __slots__ = ("annotation", "convert", "default", "kind", "marker", "name", "repo")
 
@@ -113,8 +94,44 @@ def _is_queryspec(annotation: Any) -> bool:
     )
 
 
+_PLAIN_ARITY_ERROR = "takes (cmd, fields_set) or (cmd, fields_set, context)"
+
+
+def _plain_arity(fn: Any) -> int | None:
+    """2 or 3 for a plain-callable rule or compute, None when it fits neither."""
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return 2
+    positional = [
+        p for p in sig.parameters.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
+    if any(p.kind is p.VAR_POSITIONAL for p in sig.parameters.values()):
+        return 3
+    required = [p for p in positional if p.default is p.empty]
+    if len(required) <= 3 <= len(positional):
+        return 3
+    if len(required) <= 2 <= len(positional):
+        return 2
+    return None
+
+
+class _Source:
+    """Where a ``FieldRef`` reads from: the command, or an ``execute`` parameter."""
+
+    __slots__ = ("annotation", "param")
+
+    def __init__(self, param: str | None, annotation: Any) -> None:
+        self.param = param  # None: the command
+        self.annotation = annotation
+
+
 class ExecutionPlan:
-    """The compiled form of one ``execute`` method."""
+    """The compiled form of one ``execute`` method.
+
+    The per-call pipeline is 0.2's: parameters, the command, ``Load``/``LoadById``,
+    ``Exists``, computes, rules, then ``execute``.
+    """
 
     def __init__(
         self,
@@ -127,8 +144,9 @@ class ExecutionPlan:
         self.kind = kind
         self.name = owner.__qualname__
         execute = getattr(owner, "execute", None)
-        if execute is None or not inspect.iscoroutinefunction(execute):
-            raise self._error(None, "must define `async def execute(self, ...)`")
+        if execute is None or not callable(execute):
+            raise self._error(None, "must define `def execute(self, ...)` (async or not)")
+        self.execute_is_async = inspect.iscoroutinefunction(execute)
         try:
             hints = typing.get_type_hints(execute, include_extras=True)
         except Exception as exc:
@@ -156,7 +174,7 @@ class ExecutionPlan:
                 codec_for(annotation)
             elif isinstance(default, Exists):
                 plan = ParamPlan(pname, "exists", annotation, default)
-            elif isinstance(default, LoadById):
+            elif isinstance(default, LoadById | Load):
                 plan = ParamPlan(pname, "load", annotation, default)
             elif _is_queryspec(annotation):
                 plan = ParamPlan(pname, "query", annotation, default)
@@ -173,27 +191,29 @@ class ExecutionPlan:
         self.needs_profile = any(p.kind == "profile" for p in self.params)
         self.codec = codec_for(self.command_type) if self.command_type is not None else None
         self._bind_markers(repo_for)
-        self.computes: tuple[Compute, ...] = tuple(getattr(owner, "computes", ()) or ())
-        self.rules: tuple[Rule, ...] = tuple(getattr(owner, "rules", ()) or ())
-        self._check_declarations()
-        self._compiled_computes: tuple[
-            tuple[str, tuple[str, ...], tuple[str, ...], Callable[..., Any], bool], ...
-        ] = tuple(
-            (
-                c.target.name,
-                tuple(src.name for src in c.sources),
-                tuple(c.params),
-                c.fn,  # type: ignore[misc]  # checked by _check_declarations
-                _is_async(c.fn),
-            )
-            for c in self.computes
+        self.computes: tuple[Any, ...] = tuple(getattr(owner, "computes", ()) or ())
+        self.rules: tuple[Any, ...] = tuple(getattr(owner, "rules", ()) or ())
+        self._run_computes, self._computes_async = compile_computes(
+            [self._compute_step(c) for c in self.computes]
         )
-        self._compiled_rules = tuple(_CompiledRule(r) for r in self.rules)
-        self._run_computes, self._computes_async = compile_computes(self._compiled_computes)
-        self._run_rules, self._rules_async = compile_rules(self._compiled_rules)
-        self._deferred = tuple(p for p in self.params if p.kind in ("exists", "load"))
+        self._run_rules, self._rules_async = compile_rules([self._rule_step(r) for r in self.rules])
+        # 0.2's order: loads (Load, LoadById) before existence checks, each in
+        # parameter order; all of them before computes and rules.
+        self._deferred = tuple(
+            [p for p in self.params if p.kind == "load"]
+            + [p for p in self.params if p.kind == "exists"]
+        )
         self._all_sync = not (self._deferred or self._computes_async or self._rules_async)
         self.has_checks = bool(self.computes or self.rules)
+        self._prototype: Any = None
+        self._factory: Callable[[], Any] | None = None
+
+    def build_per_call(self, prototype: Any, factory: Callable[[], Any]) -> None:
+        """Run every call passed ``prototype`` on a fresh ``factory()`` instance, so
+        state a use case keeps on ``self`` during one call is never seen by another.
+        An instance built elsewhere (a test's) is used as given."""
+        self._prototype = prototype
+        self._factory = factory
 
     # -- start-up checks ---------------------------------------------------------------
 
@@ -225,7 +245,7 @@ class ExecutionPlan:
                 raise self._error(
                     p.name, f"{marker!r}: model {info.name} is not registered in this application"
                 ) from None
-            if isinstance(marker, Exists):
+            if isinstance(marker, Exists | Load):
                 if info.column(marker.against) is None:
                     raise self._error(
                         p.name, f"{marker!r}: {info.name} has no column {marker.against!r}"
@@ -248,50 +268,214 @@ class ExecutionPlan:
                         p.name, f"{marker!r}: no parameter or command field named {marker.by!r}"
                     )
 
-    def _check_ref(self, ref: FieldRef, what: str) -> None:
-        if self.command_type is None:
-            raise self._error(None, f"{what} {ref!r} needs an Input() command parameter")
-        if not (isinstance(ref.command, type) and issubclass(self.command_type, ref.command)):
+    def _source(self, ref: FieldRef, what: str) -> _Source:
+        """Bind ``ref``'s root: the Input() command, a loaded model's parameter, or a
+        parameter named by a string."""
+        root = ref.root
+        by_name = {p.name: p for p in self.params}
+        if isinstance(root, str):
+            param = by_name.get(root)
+            if param is not None and param.kind != "input":
+                return _Source(param.name, param.annotation)
+            if self.command_type is not None:
+                return _Source(None, self.command_type)
+            raise self._error(
+                None, f"{what} {ref!r}: execute has no parameter {root!r} and no Input() command"
+            )
+        if (
+            isinstance(root, type)
+            and self.command_type is not None
+            and issubclass(self.command_type, root)
+        ):
+            return _Source(None, self.command_type)
+        loaders = [
+            p
+            for p in self.params
+            if p.kind == "load" and isinstance(root, type) and p.marker.model is root
+        ]
+        if len(loaders) == 1:
+            return _Source(loaders[0].name, root)
+        if len(loaders) > 1:
             raise self._error(
                 None,
-                f"{what} {ref!r} refers to {getattr(ref.command, '__name__', ref.command)}, "
-                f"but the Input() command is {self.command_type.__name__}",
+                f"{what} {ref!r}: several parameters load {root.__name__} "
+                f"({', '.join(p.name for p in loaders)}); name one with F({loaders[0].name!r})",
             )
-        if ref.name not in self._command_fields():
-            raise self._error(
-                None, f"{what} {ref!r}: {self.command_type.__name__} has no field {ref.name!r}"
-            )
+        if self.command_type is None:
+            raise self._error(None, f"{what} {ref!r} needs an Input() command parameter")
+        raise self._error(
+            None,
+            f"{what} {ref!r} refers to {getattr(root, '__name__', root)}, "
+            f"but the Input() command is {self.command_type.__name__}",
+        )
 
-    def _check_declarations(self) -> None:
-        names = {p.name for p in self.params}
-        for compute in self.computes:
-            if not isinstance(compute, Compute):
-                raise self._error(None, f"computes must hold Compute declarations, got {compute!r}")
-            self._check_ref(compute.target, "compute")
-            for src in compute.sources:
-                self._check_ref(src, "compute")
-            if compute.fn is None:
-                raise self._error(None, f"{compute!r} has no via= function")
-            for pname in compute.params:
-                if pname not in names:
-                    raise self._error(
-                        None,
-                        f"{compute!r} asks for parameter {pname!r}, which execute does not have",
-                    )
-        for rule in self.rules:
-            if not isinstance(rule, Rule):
-                raise self._error(None, f"rules must hold Rule declarations, got {rule!r}")
-            if rule.field is not None:
-                self._check_ref(rule.field, "rule")
-            if rule.present is not None:
-                self._check_ref(rule.present, "rule")
-            if rule.kind == "forbid" and self.command_type is None:
-                raise self._error(None, f"{rule!r} needs an Input() command parameter")
-            for pname in rule.params:
-                if pname not in names:
-                    raise self._error(
-                        None, f"{rule!r} asks for parameter {pname!r}, which execute does not have"
-                    )
+    def _check_path(self, ref: FieldRef, source: _Source, what: str) -> None:
+        """Each step of the path must be a field, as far as the types tell."""
+        current: Any = source.annotation
+        for depth, name in enumerate(ref.path):
+            fields = getattr(current, "__struct_fields__", None)
+            if not isinstance(current, type) or fields is None:
+                return  # a dict, Any, a union...: checked when it runs
+            if name not in fields:
+                owner = current.__name__
+                if depth == 0 and source.param is None:
+                    raise self._error(None, f"{what} {ref!r}: {owner} has no field {name!r}")
+                raise self._error(None, f"{what} {ref!r}: {owner} has no field {name!r}")
+            try:
+                hints = typing.get_type_hints(current)
+            except Exception:
+                return
+            current = _unwrap(hints.get(name))
+
+    def _value(self, ref: FieldRef, what: str) -> tuple[str, _Source]:
+        source = self._source(ref, what)
+        self._check_path(ref, source, what)
+        if source.param is None:
+            head = f"cmd.{ref.path[0]}"
+            rest = ref.path[1:]
+        else:
+            head = f"kwargs.get({source.param!r})"
+            rest = ref.path
+        return (f"_get({head}, {rest!r})" if rest else head), source
+
+    def _present(self, expr: FieldRef | FieldExpr, what: str) -> str:
+        if isinstance(expr, FieldExpr):
+            joiner = " or " if expr.op is PredicateOp.OR else " and "
+            return "(" + joiner.join(self._present(o, what) for o in expr.operands) + ")"
+        value, source = self._value(expr, what)
+        if source.param is None and len(expr.path) == 1:
+            return f"({expr.path[0]!r} in sent)"
+        if source.param is None:
+            return f"({expr.path[0]!r} in sent and {value} is not None)"
+        return f"({value} is not None)"
+
+    def _check_params(self, names: tuple[str, ...], decl: Any) -> list[str]:
+        known = {p.name for p in self.params}
+        for pname in names:
+            if pname not in known:
+                raise self._error(
+                    None, f"{decl!r} asks for parameter {pname!r}, which execute does not have"
+                )
+        return [f"kwargs.get({name!r})" for name in names]
+
+    def _plain(self, fn: Any, what: str) -> int:
+        arity = _plain_arity(fn)
+        if arity is None:
+            raise self._error(None, f"{what} {getattr(fn, '__name__', fn)!r} {_PLAIN_ARITY_ERROR}")
+        if self.command_type is None:
+            raise self._error(
+                None, f"{what} {getattr(fn, '__name__', fn)!r} needs an Input() command parameter"
+            )
+        return arity
+
+    def _compute_step(self, compute: Any) -> ComputeStep:
+        if not isinstance(compute, Compute):
+            if not callable(compute):
+                raise self._error(
+                    None, f"computes must hold Compute declarations or callables, got {compute!r}"
+                )
+            arity = self._plain(compute, "compute")
+            return ComputeStep(None, compute, _is_async(compute), plain_context=arity == 3)
+        _, source = self._value(compute.target, "compute")
+        if source.param is not None or len(compute.target.path) != 1:
+            raise self._error(
+                None, f"{compute!r}: a compute sets a top-level field of the Input() command"
+            )
+        if not compute.sourced:
+            raise self._error(
+                None, f"{compute!r} has no source: add .from_command(...) or .from_params(...)"
+            )
+        args = [self._value(src, "compute")[0] for src in compute.sources]
+        params = self._check_params(compute.params, compute)
+        presence = (
+            self._present(compute.present, "compute") if compute.present is not None else None
+        )
+        fn = compute.fn
+        if fn is None:
+            if len(compute.sources) != 1 or compute.params:
+                raise self._error(
+                    None,
+                    f"{compute!r}: without via= a compute copies exactly one command field",
+                )
+            return ComputeStep(compute.target.path[0], None, args=(args[0],), presence=presence)
+        if not compute.sources:
+            args = ["cmd"]
+        return ComputeStep(
+            compute.target.path[0], fn, _is_async(fn), tuple(args + params), presence
+        )
+
+    def _rule_step(self, rule: Any) -> RuleStep:
+        if not isinstance(rule, Rule):
+            if not callable(rule):
+                raise self._error(
+                    None, f"rules must hold Rule declarations or callables, got {rule!r}"
+                )
+            arity = self._plain(rule, "rule")
+            return RuleStep("plain", rule, _is_async(rule), plain_context=arity == 3)
+        if self.command_type is None and rule.kind == "forbid" and not rule.sources:
+            raise self._error(None, f"{rule!r} needs an Input() command parameter")
+        targets = [self._value(t, "rule") for t in rule.targets]
+        sources = [self._value(s, "rule")[0] for s in rule.sources]
+        params = self._check_params(rule.params, rule)
+        guards: list[str] = []
+        if rule.present is not None:
+            guards.append(self._present(rule.present, "rule"))
+        field: str | None
+        if rule.targets:
+            field = rule.field or rule.targets[0].leaf
+        elif rule.sources:
+            field = rule.sources[0].leaf
+        elif isinstance(rule.present, FieldRef):
+            field = rule.present.leaf
+        else:
+            field = self.command_type.__name__ if self.command_type is not None else None
+        if rule.kind == "require":
+            ((value, source),) = targets
+            ref = rule.targets[0]
+            missing = f"{value} is None"
+            if source.param is None and len(ref.path) == 1 and self._is_patch(ref.path[0]):
+                missing = f"({ref.path[0]!r} not in sent or {missing})"
+            return RuleStep(
+                "require",
+                None,
+                field=field,
+                message=rule.message,
+                presence=" and ".join(guards) or None,
+                missing=missing,
+            )
+        if rule.kind == "check":
+            # A Patch[T] that refuses null is None only when it was not sent: the rule
+            # is skipped then, so it never receives None for it.
+            for ref, (_, source) in zip(rule.targets, targets, strict=True):
+                if source.param is None and len(ref.path) == 1 and self._not_null(ref.path[0]):
+                    guards.append(f"({ref.path[0]!r} in sent)")
+            args = [value for value, _ in targets] + sources + params
+        else:
+            args = (sources or ["cmd", "sent"]) + params
+        assert rule.fn is not None
+        return RuleStep(
+            rule.kind,
+            rule.fn,
+            _is_async(rule.fn),
+            tuple(args),
+            field,
+            rule.message,
+            " and ".join(guards) or None,
+        )
+
+    def _field_type(self, name: str) -> Any:
+        assert self.command_type is not None
+        for f in msgspec.structs.fields(self.command_type):
+            if f.name == name:
+                return f.type
+        return None
+
+    def _is_patch(self, name: str) -> bool:
+        return field_role(self._field_type(name)) is PATCH
+
+    def _not_null(self, name: str) -> bool:
+        annotation = self._field_type(name)
+        return field_role(annotation) is PATCH and not patch_allows_null(annotation)
 
     # -- run ---------------------------------------------------------------------------
 
@@ -302,7 +486,8 @@ class ExecutionPlan:
         query: QuerySpec | None = None,
         profile: str | None = None,
     ) -> dict[str, Any]:
-        """The keyword arguments for ``execute``: computes applied, rules passed."""
+        """The keyword arguments for ``execute``: loads resolved, computes applied,
+        rules passed."""
         kwargs, cmd = self._bind(params, payload, query, profile)
         if self._all_sync:
             self._check_sync(kwargs, cmd)
@@ -348,14 +533,15 @@ class ExecutionPlan:
             self._run_rules(cmd, kwargs)
 
     async def _check(self, kwargs: dict[str, Any], cmd: Any) -> None:
-        """Computes, then markers (which may read computed fields), then rules."""
+        """Loads, then existence checks, then computes (which may read both), then
+        rules."""
+        for p in self._deferred:
+            kwargs[p.name] = await self._resolve_marker(p, kwargs, cmd)
         if self.computes and cmd is not None:
             cmd = self._run_computes(cmd, kwargs)
             if self._computes_async:
                 cmd = await cmd
             kwargs[self.input.name] = cmd  # type: ignore[union-attr]
-        for p in self._deferred:
-            kwargs[p.name] = await self._resolve_marker(p, kwargs, cmd)
         if self.rules:
             checked = self._run_rules(cmd, kwargs)
             if self._rules_async:
@@ -381,24 +567,42 @@ class ExecutionPlan:
 
     async def _resolve_marker(self, p: ParamPlan, kwargs: dict[str, Any], cmd: Any) -> Any:
         marker = p.marker
+        name = marker.model.__name__
         if isinstance(marker, Exists):
-            if marker.from_param is not None:
-                value = kwargs.get(marker.from_param)
-            else:
-                value = getattr(cmd, marker.from_command)  # type: ignore[arg-type]
+            value = (
+                kwargs.get(marker.from_param)
+                if marker.from_param is not None
+                else getattr(cmd, marker.from_command)  # type: ignore[arg-type]
+            )
             found = value is not None and await p.repo.exists_by(marker.against, value)
             if found:
                 return True
             if marker.on_missing is OnMissing.RAISE:
-                raise NotFound(f"{marker.model.__name__} with {marker.against}={value!r} not found")
-            return None if marker.on_missing is OnMissing.RETURN_NONE else False
-        value = kwargs[marker.by] if marker.by in kwargs else getattr(cmd, marker.by, None)
-        entity = (
-            await p.repo.get_by_id(value, profile=marker.profile) if value is not None else None
-        )
-        if entity is None and marker.on_missing is OnMissing.RAISE:
-            raise NotFound(model=marker.model.__name__, id=value)
-        return entity
+                raise _not_found(name, marker.against, value)
+            return False
+        if isinstance(marker, Load):
+            value = (
+                kwargs.get(marker.from_param)
+                if marker.from_param is not None
+                else getattr(cmd, marker.from_command)  # type: ignore[arg-type]
+            )
+            entity = (
+                await _get_by(p.repo, marker.against, value, marker.profile)
+                if value is not None
+                else None
+            )
+            against = marker.against
+        else:
+            value = kwargs[marker.by] if marker.by in kwargs else getattr(cmd, marker.by, None)
+            entity = (
+                await p.repo.get_by_id(value, profile=marker.profile) if value is not None else None
+            )
+            against = "id"
+        if entity is not None:
+            return entity
+        if marker.on_missing is OnMissing.RAISE:
+            raise _not_found(name, against, value)
+        return False if marker.on_missing is OnMissing.RETURN_FALSE else None
 
     async def run(
         self,
@@ -408,9 +612,48 @@ class ExecutionPlan:
         query: QuerySpec | None = None,
         profile: str | None = None,
     ) -> Any:
+        if instance is self._prototype and self._factory is not None:
+            instance = self._factory()
         kwargs, cmd = self._bind(params, payload, query, profile)
         if self._all_sync:
             self._check_sync(kwargs, cmd)
         else:
             await self._check(kwargs, cmd)
-        return await instance.execute(**kwargs)
+        if self.execute_is_async:
+            return await instance.execute(**kwargs)
+        # A synchronous execute runs inline, as in 0.2 (it should not block).
+        result = instance.execute(**kwargs)
+        if inspect.isawaitable(result):
+            result = await result
+        return result
+
+
+def _not_found(name: str, against: str, value: Any) -> NotFound:
+    if against == "id":
+        return NotFound(name, id=value)
+    return NotFound(name, id=value, detail=f"{name} with {against}={value!r} not found")
+
+
+async def _get_by(repo: Any, field: str, value: Any, profile: str) -> Any:
+    """``repo.get_by(field, value, profile=)``; a repository without it is asked for
+    the first row of an equality filter."""
+    get_by = getattr(repo, "get_by", None)
+    if get_by is not None:
+        return await get_by(field, value, profile=profile)
+    spec = QuerySpec(
+        filters=FilterGroup(filters=(FilterSpec(field=field, op=FilterOp.EQ, value=value),)),
+        limit=1,
+    )
+    page = await repo.list_with_query(spec, profile=profile)
+    items = getattr(page, "items", ())
+    return items[0] if items else None
+
+
+def _unwrap(annotation: Any) -> Any:
+    """The struct type behind ``Annotated[...]``/``T | None``, for path checks."""
+    while typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType) and len(args) == 1:
+        return args[0]
+    return annotation

@@ -138,7 +138,12 @@ async def test_entity_invoker_crud_and_list_on_its_own(runtime: Runtime) -> None
     )
     assert [a.owner for a in page.items] == ["eve"]
     assert await accounts.delete(params={"id": created.id}) is True
-    assert await accounts.get(params={"id": created.id}) is None
+    # As in 0.2: a missing entity is NotFound for get and update, False for delete.
+    with pytest.raises(NotFound) as missing:
+        await accounts.get(params={"id": created.id})
+    assert (missing.value.entity, missing.value.id) == ("InvAccount", created.id)
+    with pytest.raises(NotFound):
+        await accounts.update(params={"id": created.id}, payload={"balance": 1})
     assert await accounts.delete(params={"id": created.id}) is False
 
 

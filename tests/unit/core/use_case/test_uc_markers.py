@@ -174,7 +174,8 @@ async def test_exists_from_param_each_on_missing() -> None:
         True,
         True,
     )
-    assert await runtime.execute(ExistsModes, params={"author_id": 999}) == (False, False, None)
+    # RETURN_NONE behaves like RETURN_FALSE, as in 0.2.
+    assert await runtime.execute(ExistsModes, params={"author_id": 999}) == (False, False, False)
     with pytest.raises(NotFound) as info:
         await runtime.execute(ExistsFromParam, params={"author_id": 999})
     assert info.value.status == 404
