@@ -213,7 +213,7 @@ class RelationField:
         secondary: str | type | None = None,
         back_populates: str | None = None,
         on_delete: OnDelete | str | None = None,
-        on_update: OnDelete | str | None = None,
+        on_update: OnUpdate | str | None = None,
         profiles: Sequence[str] = ("default",),
         depends_on: Sequence[Any] = (),
         default: Any = None,
@@ -240,7 +240,7 @@ class RelationField:
         self.secondary = secondary
         self.back_populates = back_populates
         self.on_delete = OnDelete(on_delete) if on_delete is not None else None
-        self.on_update = OnDelete(on_update) if on_update is not None else None
+        self.on_update = OnUpdate(on_update) if on_update is not None else None
         self.profiles = _profile_names(profiles)
         self.depends_on = tuple(depends_on)
         self.default = default
