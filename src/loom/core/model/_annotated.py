@@ -58,10 +58,14 @@ def Field(
     )
 
 
+# Annotations that cannot carry column metadata: skip their evaluation.
+_PLAIN = frozenset({"int", "str", "float", "bool", "bytes", "datetime", "date", "Decimal"})
+
+
 def _evaluate(annotation: Any, module: str | None) -> Any:
     if not isinstance(annotation, str):
         return annotation
-    if "Annotated" not in annotation:
+    if annotation in _PLAIN:
         return None
     namespace = dict(vars(sys.modules[module])) if module in sys.modules else {}
     namespace.setdefault("typing", typing)
