@@ -177,7 +177,8 @@ def table_for(model: type) -> sa.Table:
         if decl.foreign_key:
             ref_table = decl.foreign_key.split(".", 1)[0]
             ref_model = model_by_table(ref_table)
-            if ref_model is not None and ref_table not in metadata.tables:
+            # A self-reference (``parent_id -> same table``) needs no table built first.
+            if ref_model is not None and ref_table not in (*metadata.tables, info.table):
                 table_for(ref_model)
             args.append(
                 sa.ForeignKey(
