@@ -18,6 +18,7 @@ unexpected exception is answered as the 500 a client would see.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable
 from typing import Any
 
@@ -72,7 +73,11 @@ class HttpTestHarness:
         keyword is set on the FastAPI app (``debug=True``...) and must be one of its
         attributes.
         """
-        from fastapi.testclient import TestClient
+        with warnings.catch_warnings():
+            # Starlette deprecates its httpx-based client in favour of a package this
+            # project does not depend on; the client works the same.
+            warnings.filterwarnings("ignore", message=".*starlette.testclient.*")
+            from fastapi.testclient import TestClient
 
         from loom.rest.fastapi.app import build_fastapi_app
 
