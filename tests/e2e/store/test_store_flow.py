@@ -472,7 +472,7 @@ def test_docs_and_openapi(api: httpx.Client) -> None:
         "/users/{user_id}",
         "/users/{user_id}/addresses/",
         "/users/{user_id}/addresses/{address_id}",
-        "/products",
+        "/products/",
         "/products/low-stock",
         "/products/{id}",
         "/orders",
