@@ -14,7 +14,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from loom.core.config.loader import ConfigError, config_error, load_config, select
-from loom.core.di import Container
+from loom.core.di import Container, apply_modules
 from loom.core.discovery import discover
 from loom.core.job.backends import InProcessBackend
 from loom.core.job.runner import config_section
@@ -197,8 +197,8 @@ def build_runtime(
     backend = job_backend_from_config(cfg, runtime)
     if backend is not None:
         runtime.job_service.backend = backend
-    for module in modules:  # DI modules, ``fn(container)``: before anything is built
-        module(runtime.container)
+    # DI modules, ``fn(container)``: before anything is built from the container.
+    apply_modules(runtime.container, modules)
     runtime.prepare()
 
     async def _create_tables() -> None:

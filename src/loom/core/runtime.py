@@ -13,7 +13,7 @@ import typing
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from typing import Any
 
-from loom.core.di import Container, ResolutionError, provided_services
+from loom.core.di import Container, LoomContainer, ResolutionError, provided_services
 from loom.core.job.job import Job
 from loom.core.job.service import JobBackend, JobService
 from loom.core.model import model_info
@@ -73,7 +73,7 @@ class Runtime:
         self.components = components or Components()
         self.uow: UnitOfWorkFactory = uow or NullUnitOfWorkFactory()
         self._repository_factory = repository_factory
-        self.container = Container()
+        self.container: LoomContainer = LoomContainer()
         self.repositories: dict[type, Any] = {}
         self._contracts: dict[Any, type] = {}
         self._plans: dict[type, ExecutionPlan] = {}

@@ -9,16 +9,37 @@ runtime built afterwards) or passed to the runtime as ``services=``::
 
     provide(Mailer, SmtpMailer("smtp.example.com"))   # an instance
     provide(Clock, factory=SystemClock)                # built (once) on first use
+
+Applications written for 0.2 use :class:`LoomContainer` (the runtime's container is
+one) with a :class:`Scope` per registration, and DI modules: plain callables
+``fn(container)`` that register providers, passed to the worker's
+``create_app(modules=...)`` or to :func:`loom.bootstrap.build_runtime`::
+
+    def infrastructure(container: LoomContainer) -> None:
+        container.register(Mailer, SmtpMailer, scope=Scope.SINGLETON)
+        container.register(Clock, SystemClock, scope=Scope.TRANSIENT)
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import enum
 import inspect
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-__all__ = ["Container", "ResolutionError", "provide", "provided_services"]
+__all__ = [
+    "Container",
+    "DIModule",
+    "LoomContainer",
+    "ResolutionError",
+    "Scope",
+    "apply_modules",
+    "provide",
+    "provided_services",
+]
 
 
 class ResolutionError(TypeError):
@@ -133,3 +154,149 @@ def _init_hints(cls: type, init: Any) -> dict[str, Any]:
                 f"annotation {raw!r} ({type(exc).__name__}: {exc})"
             ) from None
     return hints
+
+
+class Scope(enum.StrEnum):
+    """How long a registered provider's instance lives.
+
+    ``SINGLETON``: one per container, built on first use. ``TRANSIENT``: a new one on
+    every resolution. ``REQUEST``: one per :meth:`LoomContainer.request_scope` block (a
+    new one on every resolution outside such a block).
+    """
+
+    SINGLETON = "singleton"
+    REQUEST = "request"
+    TRANSIENT = "transient"
+
+
+DIModule = Callable[["LoomContainer"], Any]
+"""A DI module: ``fn(container)`` registers the application's providers."""
+
+_REQUEST_CACHE: contextvars.ContextVar[dict[Any, Any] | None] = contextvars.ContextVar(
+    "loom_di_request_cache", default=None
+)
+
+
+class LoomContainer(Container):
+    """:class:`Container` with 0.2's registration surface: scoped providers that may be
+    an instance, a class (built by constructor injection) or a factory callable.
+
+    Instances registered the plain way (``register(key, instance)``) behave exactly as
+    in :class:`Container`; a *class* given as the provider is built, not stored.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._scoped: dict[Any, tuple[Callable[[], Any], Scope]] = {}
+
+    def register(
+        self, key: Any, provider: Any = _MISSING, *, scope: Scope | str = Scope.SINGLETON
+    ) -> None:
+        """``provider``: an instance (always a singleton), a class to build (the key
+        itself when omitted) or, with ``register_factory``, a callable."""
+        scope = Scope(scope)
+        if provider is _MISSING:
+            provider = key
+        if not isinstance(provider, type):
+            if scope is not Scope.SINGLETON:
+                raise TypeError(
+                    f"register({_name(key)}, <instance>, scope={scope.name}): an instance "
+                    "is one object; give a class or use register_factory for that scope"
+                )
+            self._scoped.pop(key, None)
+            self._factories.pop(key, None)
+            super().register(key, provider)
+            return
+        self.register_factory(key, provider, scope=scope)
+
+    def register_factory(
+        self,
+        key: Any,
+        factory: Callable[..., Any],
+        *,
+        scope: Scope | str = Scope.SINGLETON,
+    ) -> None:
+        """``factory()`` or ``factory(container)`` (when it takes one parameter) makes
+        the instance; ``scope`` says how long it is kept."""
+        scope = Scope(scope)
+        if isinstance(factory, type):
+            cls = factory
+            call: Callable[[], Any] = lambda: self.build(cls)  # noqa: E731
+        else:
+            call = _zero_arg(factory, self)
+        self._instances.pop(key, None)
+        if scope is Scope.SINGLETON:
+            self._scoped.pop(key, None)
+            super().register_factory(key, call)
+        else:
+            self._factories.pop(key, None)
+            self._scoped[key] = (call, scope)
+
+    def register_instance(self, key: Any, instance: Any) -> None:
+        self._scoped.pop(key, None)
+        self._factories.pop(key, None)
+        Container.register(self, key, instance)
+
+    def resolve(self, key: Any) -> Any:
+        scoped = self._scoped.get(key)
+        if scoped is None:
+            return super().resolve(key)
+        factory, scope = scoped
+        if scope is Scope.REQUEST:
+            cache = _REQUEST_CACHE.get()
+            if cache is not None:
+                if key not in cache:
+                    cache[key] = factory()
+                return cache[key]
+        return factory()
+
+    def scope_of(self, key: Any) -> Scope | None:
+        """The registered scope of ``key`` (``None`` when not registered here)."""
+        if key in self._scoped:
+            return self._scoped[key][1]
+        if key in self._instances or key in self._factories:
+            return Scope.SINGLETON
+        return None
+
+    @contextlib.contextmanager
+    def request_scope(self) -> Iterator[None]:
+        """``REQUEST`` providers resolve to one instance per block."""
+        token = _REQUEST_CACHE.set({})
+        try:
+            yield
+        finally:
+            _REQUEST_CACHE.reset(token)
+
+    def install(self, *modules: DIModule) -> None:
+        """Run DI modules: each is called as ``fn(container)``."""
+        apply_modules(self, modules)
+
+
+def apply_modules(container: LoomContainer, modules: Iterable[DIModule]) -> None:
+    """Call each DI module with ``container``; a module that is not callable is an
+    error naming it."""
+    for module in modules:
+        if not callable(module):
+            raise TypeError(
+                f"DI module {module!r} is not callable: a module is a function "
+                "fn(container) that registers providers"
+            )
+        module(container)
+
+
+def _name(key: Any) -> str:
+    return str(getattr(key, "__qualname__", key))
+
+
+def _zero_arg(factory: Callable[..., Any], container: Container) -> Callable[[], Any]:
+    try:
+        params = [
+            p
+            for p in inspect.signature(factory).parameters.values()
+            if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
+    except (TypeError, ValueError):
+        return factory
+    if len(params) == 1:
+        return lambda: factory(container)
+    return factory
