@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from tests.compat.shop_server import running_shop
 from tests.conftest import (
     SQL_BACKENDS,

@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from tests.compat.shop_server import CELERY, Worker, running_shop
 from tests.conftest import _pg_admin, _pg_dsn, pg_available, pg_problem, require_service
 

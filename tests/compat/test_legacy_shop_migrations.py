@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from tests.compat.shop_server import SHOP, running_shop, shop_env
 from tests.conftest import _pg_admin, _pg_dsn, pg_available, pg_problem, require_service
 
