@@ -5,12 +5,18 @@
 and annotation inspection, container look-ups); it is done once here, and each call
 only runs ``cls(**resolved)`` (or, with no constructor of its own, allocates the
 instance and sets its repository).
+
+A class that provably keeps no state on its instances (no constructor of its own, and
+no code in its methods that assigns or deletes an attribute, or reaches ``setattr``,
+``delattr`` or ``__dict__``) shares one instance: a new one would be indistinguishable.
 """
 
 from __future__ import annotations
 
+import dis
 import inspect
-from collections.abc import Callable
+import types
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from loom.core.di import Container, _init_hints
@@ -37,10 +43,58 @@ def _resolved_kwargs(cls: type, container: Container) -> dict[str, Any]:
     return kwargs
 
 
-def instance_factory(cls: type, container: Container, main_repo: Any) -> Callable[[], Any]:
+_WRITES = frozenset({"STORE_ATTR", "DELETE_ATTR"})
+_ESCAPES = frozenset({"setattr", "delattr", "__dict__", "__setattr__", "__delattr__", "vars"})
+
+
+def _code_objects(code: types.CodeType) -> Iterator[types.CodeType]:
+    yield code
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            yield from _code_objects(const)
+
+
+def _functions(cls: type) -> Iterator[Any]:
+    """The functions of ``cls`` and its own bases; None for a descriptor that is not
+    a plain function (it cannot be inspected)."""
+    for klass in cls.__mro__:
+        if klass in (UseCase, object) or klass.__module__ == "typing":
+            continue
+        for name, value in vars(klass).items():
+            if name.startswith("__") and name.endswith("__") and name != "__call__":
+                continue  # class machinery (__orig_bases__, __parameters__...)
+            if isinstance(value, staticmethod | classmethod):
+                value = value.__func__
+            if isinstance(value, property):
+                yield from (f for f in (value.fget, value.fset, value.fdel) if f is not None)
+            elif isinstance(value, types.FunctionType):
+                yield value
+            elif hasattr(type(value), "__get__") and not isinstance(value, type):
+                yield None  # another descriptor (cached_property, partialmethod...)
+
+
+def is_stateless(cls: type) -> bool:
+    """True when no method of ``cls`` can change an instance's attributes."""
+    if getattr(cls, "__init__") is not UseCase.__init__:  # noqa: B009
+        return False
+    for fn in _functions(cls):
+        if fn is None:
+            return False
+        for co in _code_objects(fn.__code__):
+            if _ESCAPES.intersection(co.co_names):
+                return False
+            if any(ins.opname in _WRITES for ins in dis.get_instructions(co)):
+                return False
+    return True
+
+
+def instance_factory(cls: type, container: Container, main_repo: Any) -> Callable[[], Any] | None:
     """A no-argument callable building a new instance of use case ``cls``, with the
     dependencies the container resolved for it at start-up and ``main_repo`` set
-    unless the constructor set one."""
+    unless the constructor set one; None when ``cls`` is stateless (one instance
+    serves every call)."""
+    if is_stateless(cls):
+        return None
     new = object.__new__
     if getattr(cls, "__init__") is UseCase.__init__:  # noqa: B009
         if main_repo is None:

@@ -208,10 +208,11 @@ class ExecutionPlan:
         self._prototype: Any = None
         self._factory: Callable[[], Any] | None = None
 
-    def build_per_call(self, prototype: Any, factory: Callable[[], Any]) -> None:
+    def build_per_call(self, prototype: Any, factory: Callable[[], Any] | None) -> None:
         """Run every call passed ``prototype`` on a fresh ``factory()`` instance, so
-        state a use case keeps on ``self`` during one call is never seen by another.
-        An instance built elsewhere (a test's) is used as given."""
+        state a use case keeps on ``self`` during one call is never seen by another
+        (``factory`` None: the class is stateless and ``prototype`` serves). An
+        instance built elsewhere (a test's) is used as given."""
         self._prototype = prototype
         self._factory = factory
 
