@@ -23,6 +23,7 @@ import msgspec
 from loom.core.discovery import is_model
 from loom.core.repository.abc import RepoFor
 from loom.core.repository.registry import registered_repositories
+from loom.core.use_case import FieldExpr, FieldRef
 from loom.testing._faults import FaultPlan, system_error
 from loom.testing._harness import UseCaseHarness
 
@@ -35,6 +36,8 @@ __all__ = ["GoldenHarness", "serialize_plan"]
 def _name(value: Any) -> Any:
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
+    if isinstance(value, (FieldRef, FieldExpr)):
+        return repr(value)  # F(Cmd).a.b, (F(Cmd).a | F(Cmd).b): deterministic and exact
     if isinstance(value, (tuple, list, frozenset, set)):
         items = [_name(v) for v in value]
         return sorted(items, key=repr) if isinstance(value, (set, frozenset)) else items

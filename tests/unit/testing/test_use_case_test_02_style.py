@@ -28,7 +28,7 @@ from loom.core.use_case import (
     RuleViolations,
     UseCase,
 )
-from loom.testing import InMemoryRepository, UseCaseTest
+from loom.testing import InMemoryRepository, UseCaseTest, serialize_plan
 
 
 class StUser(BaseModel):
@@ -175,3 +175,27 @@ async def test_the_same_instance_is_the_one_that_runs(
     test.with_input(email="e@example.com", nickname="eve", invite_code="WELCOME")
     await test.run()
     assert test.use_case is instance and instance.main_repo is users
+
+
+def test_plan_snapshot_names_every_step_exactly() -> None:
+    plan = serialize_plan(UseCaseTest(SignUpUseCase(None)).plan)
+    assert plan["load_steps"] == [
+        {
+            "against": "code",
+            "entity": "StInvite",
+            "from_command": "invite_code",
+            "from_param": None,
+            "marker": "Load",
+            "on_missing": "raise",
+            "param": "invite",
+            "profile": "default",
+        }
+    ]
+    assert plan["compute_steps"] == [
+        {"sources": ["F(SignUp).nickname"], "target": "F(SignUp).display", "type": "Compute"}
+    ]
+    assert [step.get("targets", step.get("callable")) for step in plan["rule_steps"]] == [
+        ["F(SignUp).nickname", "F(SignUp).email"],
+        "reserved_nickname",
+        ["F(SignUp).invite_code"],
+    ]
