@@ -58,11 +58,15 @@ def private_redis(redis_url: str, tmp_path: Path) -> Iterator[RedisServer]:
 
 @pytest.fixture
 def worker_factory(tmp_path: Path) -> Iterator[Callable[..., Worker]]:
-    """``start(env, broker_url=None)``: a ready worker; all are stopped after the test."""
+    """``start(env, broker_url=None, app=...)``: a ready worker; all are stopped after
+    the test."""
     started: list[Worker] = []
 
-    def start(env: Env, broker_url: str | None = None) -> Worker:
-        worker = Worker(env, broker_url or env.broker_url, tmp_path / f"worker{len(started)}.log")
+    def start(
+        env: Env, broker_url: str | None = None, app: str = "store_worker:celery_app"
+    ) -> Worker:
+        log = tmp_path / f"worker{len(started)}.log"
+        worker = Worker(env, broker_url or env.broker_url, log, app)
         started.append(worker)
         worker.wait_ready()
         return worker

@@ -57,7 +57,9 @@ class Env:
 class Worker:
     """One ``celery worker --pool=solo`` subprocess of the store app."""
 
-    def __init__(self, env: Env, broker_url: str, log: Path) -> None:
+    def __init__(
+        self, env: Env, broker_url: str, log: Path, app: str = "store_worker:celery_app"
+    ) -> None:
         self.log = log
         configs = os.pathsep.join([str(STORE / "config" / "worker.yaml"), str(env.overrides)])
         child_env = {
@@ -72,7 +74,7 @@ class Worker:
             [
                 str(CELERY),
                 "-A",
-                "store_worker:celery_app",
+                app,
                 "worker",
                 "--pool=solo",
                 "--loglevel=INFO",

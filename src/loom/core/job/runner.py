@@ -124,6 +124,10 @@ class JobRunner:
             record = await self._claim(envelope, allow_running)
             if record is None:
                 return Outcome(kind="skipped")
+            if record.params == envelope.params and record.payload == envelope.payload:
+                # Same data; the message keeps the dispatcher's key order, which a
+                # JSONB column does not, and callbacks see it in their **context.
+                record.params, record.payload = envelope.params, envelope.payload
             return await self._run(record)
 
     async def _claim(self, envelope: JobEnvelope, allow_running: bool) -> JobRecord | None:
