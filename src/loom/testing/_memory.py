@@ -18,6 +18,7 @@ model gets a simpler store (``_memory_plain.py``).
 from __future__ import annotations
 
 import functools
+import inspect
 import itertools
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -153,6 +154,8 @@ class InMemoryRepository(Generic[M]):
     default_cursor_secret = "loom-default-cursor-secret"
 
     def __new__(cls, entity_type: Any = None, *args: Any, **kwargs: Any) -> Any:
+        # A plain struct (not a model) gets the simpler store; ``__signature__`` below
+        # keeps ``inspect.signature(InMemoryRepository)`` showing ``__init__``'s.
         target = entity_type if entity_type is not None else kwargs.get("model")
         if cls is InMemoryRepository and target is not None and not is_model(target):
             from loom.testing._memory_plain import PlainMemoryRepository
@@ -401,7 +404,7 @@ class InMemoryRepository(Generic[M]):
 
     async def list_paginated(
         self,
-        page_params: PageParams | None = None,
+        page_params: PageParams,
         filter_params: FilterParams | Mapping[str, Any] | None = None,
         profile: str = "default",
     ) -> PageList[M]:
@@ -507,3 +510,8 @@ class InMemoryRepository(Generic[M]):
     def clear(self) -> None:
         self._rows.clear()
         self._ids = itertools.count(1)
+
+
+InMemoryRepository.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+    list(inspect.signature(InMemoryRepository.__init__).parameters.values())[1:]
+)

@@ -187,14 +187,14 @@ class PlainMemoryRepository(InMemoryRepository[Any]):
             return lambda e: any(p(e) for p in parts) if parts else True
         return lambda e: all(p(e) for p in parts)
 
-    def _select(self, group: FilterGroup | None) -> list[Any]:  # type: ignore[override]
+    def _select(self, group: FilterGroup | None) -> list[Any]:
         entities = self.all()
         if group is None:
             return entities
         predicate = self._group(group)
         return [e for e in entities if predicate(e)]
 
-    async def list_with_query(self, query: QuerySpec, profile: str = "default") -> PageResult[Any]:  # type: ignore[override]
+    async def list_with_query(self, query: QuerySpec, profile: str = "default") -> PageResult[Any]:
         if query.pagination is PaginationMode.CURSOR:
             raise ValidationError.single(
                 "pagination", "cursor pages need a model entity type (or the SQL repository)"
@@ -225,7 +225,7 @@ class PlainMemoryRepository(InMemoryRepository[Any]):
 
     async def list_paginated(
         self,
-        page_params: PageParams | None = None,
+        page_params: PageParams,
         filter_params: FilterParams | Mapping[str, Any] | None = None,
         profile: str = "default",
     ) -> PageList[Any]:

@@ -137,7 +137,7 @@ async def test_list_paginated_orders_by_id_and_filters_by_equality(repos: Repos)
     assert [p.sku for p in last.items] == ["s6"] and not last.has_next
     odd = await repos.products.list_paginated(PageParams(), FilterParams(filters={"stock": 1}))
     assert [p.sku for p in odd.items] == ["s1", "s3", "s5"] and odd.total_count == 3
-    everything = await repos.products.list_paginated()
+    everything = await repos.products.list_paginated(PageParams())
     assert len(everything.items) == 7
     if repos.kind != "memory":
         assert isinstance(page, PageResult)

@@ -20,6 +20,7 @@ from loom.core.backend.sqlalchemy import (
     reset_registry,
 )
 from loom.core.model import BaseModel, ColumnField
+from loom.core.repository import PageParams
 from loom.core.repository.sqlalchemy import (
     Database,
     RepositorySQLAlchemy,
@@ -60,7 +61,7 @@ class StockRepository(RepositorySQLAlchemy[SsnStock, int]):
         assert row is not None
         # A nested scope gets the same session; another repository method joins too.
         assert await self._same_session() is session
-        assert (await self.get_by("sku", sku)).qty == row.qty  # type: ignore[union-attr]
+        assert (await self.get_by("sku", sku)).qty == row.qty
         return row.qty
 
     @with_session_scope
@@ -110,7 +111,7 @@ def _runtime(db: Database) -> Runtime:
 
 async def _audit_notes(db: Database) -> list[str]:
     audits = RepositorySQLAlchemy(db, SsnAudit)
-    return [a.note for a in (await audits.list_paginated()).items]
+    return [a.note for a in (await audits.list_paginated(PageParams())).items]
 
 
 async def test_custom_sql_commits_with_the_use_case(db: Database) -> None:
@@ -141,7 +142,7 @@ async def test_a_scope_without_a_unit_of_work_commits_on_its_own(db: Database) -
     assert current_session() is None
     assert await repo.restock("b", 3) == 5
     assert await repo.total() == 5
-    assert (await repo.get_by_id(1)).qty == 5  # type: ignore[union-attr]
+    assert (await repo.get_by_id(1)).qty == 5
 
 
 async def test_session_manager_constructor_and_transactional(db_url: str) -> None:

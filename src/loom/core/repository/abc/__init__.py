@@ -62,7 +62,8 @@ OutputT = TypeVar("OutputT")
 CreateT = TypeVar("CreateT", contravariant=True)
 UpdateT = TypeVar("UpdateT", contravariant=True)
 IdT = TypeVar("IdT", contravariant=True)
-_Out = TypeVar("_Out", covariant=True)
+_Out = TypeVar("_Out")
+_Made = TypeVar("_Made", covariant=True)
 
 
 @runtime_checkable
@@ -126,17 +127,15 @@ class RepositoryRead(Protocol[_Out, IdT]):
     async def exists_by(self, field: str, value: Any) -> bool: ...
 
 
-class RepositoryWrite(Protocol[_Out, CreateT, UpdateT, IdT]):
+class RepositoryWrite(Protocol[_Made, CreateT, UpdateT, IdT]):
     """The write half of :class:`Repository`."""
 
-    async def create(self, data: CreateT) -> _Out: ...
+    async def create(self, data: CreateT) -> _Made: ...
 
-    async def update(self, obj_id: IdT, data: UpdateT) -> _Out | None: ...
+    async def update(self, obj_id: IdT, data: UpdateT) -> _Made | None: ...
 
     async def delete(self, obj_id: IdT) -> bool: ...
 
 
-class Repository(
-    RepositoryRead[_Out, IdT], RepositoryWrite[_Out, CreateT, UpdateT, IdT], Protocol
-):
+class Repository(RepositoryRead[_Out, IdT], RepositoryWrite[_Out, CreateT, UpdateT, IdT], Protocol):
     """``Repository[Out, Create, Update, Id]``: reads and writes of one model."""

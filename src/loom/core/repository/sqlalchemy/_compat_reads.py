@@ -66,7 +66,7 @@ class CompatReads:
             from loom.core.repository.sqlalchemy._session import SessionManager
 
             found = self._session_manager = SessionManager.for_database(self.database)
-        return found  # type: ignore[no-any-return]
+        return found
 
     # -- reads ------------------------------------------------------------------------
 
@@ -118,7 +118,7 @@ class CompatReads:
 
     async def list_paginated(
         self,
-        page_params: PageParams | None = None,
+        page_params: PageParams,
         filter_params: FilterParams | Mapping[str, Any] | None = None,
         profile: str = "default",
     ) -> PageResult[Any]:
@@ -129,8 +129,7 @@ class CompatReads:
             filter_params = FilterParams(filters=dict(filter_params))
         group = filter_params.group() if filter_params is not None else None
         query = QuerySpec(group, (), limit=page.limit, page=page.page)
-        result = await self.list_with_query(query, profile)  # type: ignore[attr-defined]
-        return result  # type: ignore[no-any-return]
+        return await self.list_with_query(query, profile)  # type: ignore[attr-defined]
 
     # -- helpers ----------------------------------------------------------------------
 

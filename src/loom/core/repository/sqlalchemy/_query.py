@@ -135,7 +135,7 @@ def _build_group(
     parts = [
         _related(table, spec, take)
         if spec[0] == _REL
-        else _condition(table.c[spec[0]], *spec[1:], take)
+        else _condition(table.c[spec[0]], spec[1], spec[2], take)
         for spec in specs
     ]
     for sub in subgroups:
@@ -154,7 +154,7 @@ def _related(table: Any, spec: Any, take: Callable[[sa.Column[Any]], Any]) -> An
     nested once per relation walked. Every related table is aliased, so a path back to
     the same table (``parent.parent.name``) correlates to the right row."""
     _, steps, negated, inner = spec
-    owner = table.element if isinstance(table, sa.Alias) else table
+    owner: Any = table.element if isinstance(table, sa.Alias) else table
     tables = owner.metadata.tables
     aliases = [tables[name].alias() for name, _, _ in steps]
     condition: Any = None
