@@ -151,3 +151,14 @@ def test_cached_marks_a_class_and_cache_query_validates_its_scope() -> None:
     assert Repo.__loom_cached__ is True  # type: ignore[attr-defined]
     with pytest.raises(ValueError, match="scope"):
         cache_query(scope="everything")
+
+
+async def test_max_size_bounds_the_memory_cache_least_recently_read_out() -> None:
+    gateway = CacheGateway(alias="pin_bounded")
+    gateway.apply_config(CacheConfig(max_size=2))
+    await gateway.set("a", 1)
+    await gateway.set("b", 2)
+    assert await gateway.get("a") == 1  # "a" is now the most recently read
+    await gateway.set("c", 3)
+    assert [await gateway.get(k) for k in ("a", "b", "c")] == [1, None, 3]
+    await gateway.clear()

@@ -21,10 +21,12 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
+from aiocache import SimpleMemoryCache
+
 from loom.core.cache.config import CacheConfig, backend_from_config
 from loom.core.config.loader import ConfigError
 
-__all__ = ["CacheBackend", "CacheGateway"]
+__all__ = ["BoundedMemoryCache", "CacheBackend", "CacheGateway"]
 
 log = logging.getLogger("loom.cache")
 
@@ -49,6 +51,39 @@ class CacheBackend(Protocol):
     async def increment(self, key: str, delta: int = 1, **kwargs: Any) -> int: ...
 
     async def multi_get(self, keys: Sequence[str], **kwargs: Any) -> list[Any]: ...
+
+
+class BoundedMemoryCache(SimpleMemoryCache):
+    """aiocache's memory cache holding at most ``max_size`` entries, least recently
+    read first out (``CacheConfig.max_size``: aiocache's own has no bound).
+
+    Evicting a generation counter is harmless: it is re-created at a random value,
+    so the entries stored under the old one are simply never asked for again.
+    """
+
+    def __init__(self, *, max_size: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.max_size = max_size
+
+    async def _get(self, key: str, encoding: str | None = "utf-8", _conn: Any = None) -> Any:
+        value = self._cache.get(key)
+        if value is not None:
+            self._cache[key] = self._cache.pop(key)  # most recently used: last
+        return value
+
+    async def _evict(self) -> None:
+        while len(self._cache) > self.max_size:
+            await self._delete(next(iter(self._cache)))
+
+    async def _set(self, key: str, value: Any, *args: Any, **kwargs: Any) -> Any:
+        result = await super()._set(key, value, *args, **kwargs)
+        await self._evict()
+        return result
+
+    async def _increment(self, key: str, delta: int, _conn: Any = None) -> Any:
+        result = await super()._increment(key, delta, _conn=_conn)
+        await self._evict()
+        return result
 
 
 def _alias_form(config: Mapping[str, Any]) -> bool:
@@ -87,7 +122,9 @@ class CacheGateway:
     def apply_config(self, config: CacheConfig) -> None:
         """Take ``config``'s aiocache settings, ``enabled`` and ``max_size``."""
         self.enabled = config.enabled
-        self.max_size = config.max_size
+        if config.max_size != self.max_size:
+            self.max_size = config.max_size
+            self._backend = None
         if config.aiocache_config:
             self.configure(config.aiocache_config)
 
@@ -109,12 +146,18 @@ class CacheGateway:
             serializer = settings.get("serializer")
             if isinstance(serializer, Mapping) and serializer.get("class") in _DEFAULT_SERIALIZERS:
                 settings.pop("serializer")
-            if self.max_size is not None and "SimpleMemoryCache" in str(settings.get("cache", "")):
-                log.debug("cache alias %r: max_size is not enforced by aiocache", self.alias)
             try:
-                self._backend = backend_from_config({"cache": {"aiocache": settings}})
+                backend = backend_from_config({"cache": {"aiocache": settings}})
             except ConfigError as exc:
                 raise ConfigError(f"cache alias {self.alias!r}: {exc}") from None
+            if self.max_size is not None and type(backend) is SimpleMemoryCache:
+                backend = BoundedMemoryCache(
+                    max_size=self.max_size,
+                    serializer=backend.serializer,
+                    namespace=backend.namespace,
+                    timeout=backend.timeout,
+                )
+            self._backend = backend
         return self._backend
 
     # -- the store -----------------------------------------------------------------------
