@@ -53,6 +53,19 @@ class UTCDateTime(TypeDecorator[_dt.datetime]):
             return value.replace(tzinfo=_dt.UTC)
         return value.astimezone(_dt.UTC)
 
+    def __repr__(self) -> str:
+        # What a migration file says: the column is a plain timestamptz; the UTC
+        # conversion is Python-side only.
+        return "DateTime(timezone=True)"
+
+
+# Alembic autogenerate writes a type from a ``sqlalchemy.`` module as ``sa.<repr>``
+# and any other with its full module path, which the revision never imports: an
+# env.py without Loom's ``render_item`` (every one written for 0.2) would produce a
+# revision that fails with NameError. Presented as SQLAlchemy's, it renders as
+# ``sa.DateTime(timezone=True)``.
+UTCDateTime.__module__ = "sqlalchemy.types"
+
 
 BigInt = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
@@ -113,8 +126,8 @@ def _explicit_type(ctype: ColumnType, col: ColumnInfo | None) -> sa.types.TypeEn
                 built = factory(*args, **kwargs)
             except TypeError as exc:
                 raise TypeError(f"{where}cannot build SQL type {ctype!r}: {exc}") from None
-            # A PostgreSQL-only type keeps its name elsewhere (SQLite takes any name).
-            return built if portable else _portable(built, _LiteralType(spelled))
+            # A PostgreSQL-only type is TEXT elsewhere (tests on SQLite keep running).
+            return built if portable else _portable(built, sa.Text())
     # Unknown to SQLAlchemy: emitted as written (a database-specific type or domain).
     return _LiteralType(spelled)
 
