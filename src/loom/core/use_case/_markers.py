@@ -30,12 +30,6 @@ class Input(Marker):
         return "Input()"
 
 
-def _entity(entity_type: Any, model: Any, marker: str) -> Any:
-    if entity_type is None and model is None:
-        raise TypeError(f"{marker}(...) needs the model to look in")
-    return entity_type if entity_type is not None else model
-
-
 def _one_source(marker: str, from_param: str | None, from_command: str | None) -> None:
     if (from_param is None) == (from_command is None):
         raise TypeError(f"{marker}(...) takes exactly one of from_param= or from_command=")
@@ -57,16 +51,15 @@ class Exists(Marker):
 
     def __init__(
         self,
-        entity_type: type | None = None,
+        entity_type: type,
         *,
         from_param: str | None = None,
         from_command: str | None = None,
         against: str = "id",
         on_missing: OnMissing = OnMissing.RETURN_FALSE,
-        model: type | None = None,
     ) -> None:
         _one_source("Exists", from_param, from_command)
-        self.model = _entity(entity_type, model, "Exists")
+        self.model = entity_type
         self.from_param = from_param
         self.from_command = from_command
         self.against = against
@@ -94,17 +87,16 @@ class Load(Marker):
 
     def __init__(
         self,
-        entity_type: type | None = None,
+        entity_type: type,
         *,
         from_param: str | None = None,
         from_command: str | None = None,
         against: str,
         profile: str = "default",
         on_missing: OnMissing = OnMissing.RAISE,
-        model: type | None = None,
     ) -> None:
         _one_source("Load", from_param, from_command)
-        self.model = _entity(entity_type, model, "Load")
+        self.model = entity_type
         self.from_param = from_param
         self.from_command = from_command
         self.against = against
@@ -132,14 +124,13 @@ class LoadById(Marker):
 
     def __init__(
         self,
-        entity_type: type | None = None,
+        entity_type: type,
         *,
         by: str = "id",
         profile: str = "default",
         on_missing: OnMissing = OnMissing.RAISE,
-        model: type | None = None,
     ) -> None:
-        self.model = _entity(entity_type, model, "LoadById")
+        self.model = entity_type
         self.by = by
         self.on_missing = OnMissing(on_missing)
         self.profile = profile
