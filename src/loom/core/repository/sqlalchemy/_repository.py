@@ -424,7 +424,7 @@ class RepositorySQLAlchemy(CompatReads, Generic[M, Id]):
         if key is MISSING:
             return None
         if read.get is not None and isinstance(self.profile_loader, ProfileLoader):
-            return await self._get_with_scalars(read, key, profile)  # type: ignore[no-any-return]
+            return await self._get_with_scalars(read, key, profile)
         row = await self._get_row_on_driver(key)
         if row is _NOT_FAST:
             row = (await self._run(self._plan.get, {"_loom_pk": key})).first()
