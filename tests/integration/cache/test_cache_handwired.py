@@ -239,3 +239,24 @@ async def test_ttls_come_from_the_config_per_entity_and_per_query(database: Any)
     await books.by_author(author.id)
     assert sorted(backend.ttls.values()) == [5, 15, 30, 200]
     assert [ttl for key, ttl in backend.ttls.items() if ":q:by_author:" in key] == [5]
+
+
+async def test_repositories_wired_without_a_resolver_still_share_generations(
+    database: Any, gateway: CacheGateway
+) -> None:
+    config = CacheConfig()
+    authors = CachedRepository(
+        RepositorySQLAlchemy(database, CchAuthor), config=config, cache=gateway
+    )
+    books = CachedRepository(RepositorySQLAlchemy(database, CchBook), config=config, cache=gateway)
+    author = await authors.create({"name": "Banks"})
+    book = await books.create({"author_id": author.id, "title": "Look to Windward"})
+    assert (await books.get_by_id(book.id, profile="with_author")).author.name == "Banks"
+    await authors.update(author.id, {"name": "Iain M. Banks"})
+    reread = await books.get_by_id(book.id, profile="with_author")
+    assert reread.author.name == "Iain M. Banks"
+    assert await books.get_by_id(book.id) is not None
+    # The database deletes the book in cascade: a write through the authors' repository
+    # must retire the books' reads, which only a shared resolver knows about.
+    await authors.delete(author.id)
+    assert await books.get_by_id(book.id) is None

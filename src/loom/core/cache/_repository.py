@@ -71,6 +71,28 @@ def _shared_cache(backend: Any, resolver: Any) -> RepositoryCache:
     return found
 
 
+_RESOLVERS: weakref.WeakKeyDictionary[Any, dict[str | None, Any]] = weakref.WeakKeyDictionary()
+
+
+def _default_resolver(cache: Any, config: CacheConfig) -> Any:
+    """One resolver per value store and counter alias, so the repositories wired
+    without one still share their generations (and their watched tables)."""
+    from loom.core.cache.dependencies import GenerationalDependencyResolver
+    from loom.core.cache.gateway import CacheGateway
+
+    try:
+        per_alias = _RESOLVERS.setdefault(cache, {})
+    except TypeError:
+        per_alias = {}
+    resolver = per_alias.get(config.counter_alias)
+    if resolver is None:
+        counters = (
+            cache if config.counter_alias is None else CacheGateway(alias=config.counter_alias)
+        )
+        resolver = per_alias[config.counter_alias] = GenerationalDependencyResolver(counters)
+    return resolver
+
+
 class CachedRepository:
     """``repository`` with cached reads; see :mod:`loom.core.cache` for the guarantees.
 
@@ -106,9 +128,7 @@ class CachedRepository:
         if not isinstance(cache, RepositoryCache):
             config = config if config is not None else CacheConfig()
             if dependency_resolver is None:
-                from loom.core.cache.dependencies import GenerationalDependencyResolver
-
-                dependency_resolver = GenerationalDependencyResolver(cache)
+                dependency_resolver = _default_resolver(cache, config)
             name = self.info.name
             ttl = ttl if ttl is not None else config.ttl_for_single(name)
             list_ttl = list_ttl if list_ttl is not None else config.ttl_for_list(name)
