@@ -16,6 +16,7 @@ import datetime as _dt
 import decimal
 import enum
 import re
+import types
 import typing
 import uuid
 from collections.abc import Mapping
@@ -41,6 +42,9 @@ __all__ = [
 ]
 
 
+_NO_KWARGS: Mapping[str, Any] = types.MappingProxyType({})  # == {}, and immutable
+
+
 class ColumnType:
     """An SQL type by name (``"String"``, ``"Numeric"``, ``"JSONB"``...) and arguments.
 
@@ -51,13 +55,16 @@ class ColumnType:
     __slots__ = ("args", "kwargs", "type_name")
 
     def __init__(
-        self, type_name: str, args: tuple[Any, ...] = (), kwargs: Mapping[str, Any] | None = None
+        self,
+        type_name: str,
+        args: tuple[Any, ...] = (),
+        kwargs: Mapping[str, Any] = _NO_KWARGS,
     ) -> None:
         if not isinstance(type_name, str) or not type_name:
             raise ValueError(f"ColumnType needs a type name, got {type_name!r}")
         self.type_name = type_name
         self.args = tuple(args)
-        self.kwargs: dict[str, Any] = dict(kwargs or {})
+        self.kwargs: dict[str, Any] = dict(kwargs)
 
     def __call__(self, *args: Any, **kwargs: Any) -> ColumnType:
         """``Integer()`` is ``Integer``; with arguments, the same type with those."""
