@@ -279,6 +279,20 @@ class InMemoryRepository(Generic[M]):
                 f"('{spec.field}.<field>') or use exists / not_exists",
             )
         local, remote = link.local_column, link.remote_column
+        hop = link.through
+        if hop is not None:  # many-to-many: through the association's rows
+            pairs = self._related_repository(hop.table.model, spec.field)
+
+            def linked(row: Row) -> bool:
+                key = row[local]
+                refs = {p[hop.remote] for p in pairs._rows.values() if p[hop.local] == key}
+                found = key is not None and any(
+                    other[remote] in refs and (inner is None or inner(other))
+                    for other in target._rows.values()
+                )
+                return found is not negated
+
+            return linked
 
         def matches(row: Row) -> bool:
             key = row[local]

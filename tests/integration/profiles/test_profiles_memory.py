@@ -36,6 +36,7 @@ from test_profiles_loading import (  # noqa: F401  (collected here with memory r
 from test_profiles_relations import (  # noqa: F401  (collected here with memory repos)
     test_a_self_referencing_many_to_many,
     test_default_profile_loads_its_relations_and_projections,
+    test_filters_follow_a_many_to_many_relation,
     test_loaders_over_a_many_to_many_relation,
     test_many_to_many_through_the_association_model,
 )

@@ -12,7 +12,7 @@ from profile_models import PrfAuthor, PrfPost, PrfPostLink, PrfPostTag, PrfTag, 
 from test_profiles_loading import count_selects
 from tests.conftest import on_the_driver
 
-from loom.core.repository.abc.query import QuerySpec, SortSpec
+from loom.core.repository.abc.query import FilterGroup, FilterOp, FilterSpec, QuerySpec, SortSpec
 from loom.core.repository.sqlalchemy import RepositorySQLAlchemy
 
 BY_ID = QuerySpec(limit=50, sort=(SortSpec(field="id"),))
@@ -107,6 +107,22 @@ async def test_a_self_referencing_many_to_many(repos: dict[type, Any]) -> None:
     assert counted.see_also_count == 1
     page = await repos[PrfPost].list_with_query(BY_ID, profile="link_count")
     assert [p.see_also_count for p in page.items] == [1, 0]
+
+
+async def test_filters_follow_a_many_to_many_relation(repos: dict[type, Any]) -> None:
+    s = await blog(repos)
+
+    async def titles(field: str, op: FilterOp, value: Any = None) -> list[str]:
+        spec = FilterSpec(field=field, op=op, value=value)
+        query = QuerySpec(filters=FilterGroup(filters=(spec,)), sort=(SortSpec(field="id"),))
+        return [p.title for p in (await repos[PrfPost].list_with_query(query)).items]
+
+    assert await titles("tags.name", FilterOp.EQ, "b") == ["first"]
+    assert await titles("tags.name", FilterOp.EQ, "unused") == []
+    assert await titles("tags", FilterOp.EXISTS) == ["first"]
+    assert await titles("tags", FilterOp.NOT_EXISTS) == ["second"]
+    assert await titles("seeAlso.title", FilterOp.EQ, "second") == ["first"]
+    assert s["first"].title == "first"
 
 
 # -- what it costs (SQL only) -----------------------------------------------------------

@@ -90,8 +90,20 @@ def _group_shape(info: ModelInfo, group: FilterGroup, values: list[Any]) -> Any:
 _REL = "__relation__"
 
 
+def _steps(link: Any) -> tuple[tuple[str, str, str], ...]:
+    """The ``(table, local, remote)`` steps of one relation: a many-to-many relation
+    walks its association table, then the target."""
+    hop = link.through
+    if hop is None:
+        return ((link.target.table, link.local_column, link.remote_column),)
+    return (
+        (hop.table.table, link.local_column, hop.local),
+        (link.target.table, hop.remote, link.remote_column),
+    )
+
+
 def _relation_shape(path: FilterPath, spec: FilterSpec, values: list[Any]) -> Any:
-    steps = tuple((link.target.table, link.local_column, link.remote_column) for link in path.links)
+    steps = tuple(step for link in path.links for step in _steps(link))
     negated = False
     inner: Any = None
     if path.column is not None:
