@@ -21,7 +21,12 @@ from loom.core.job.runner import config_section
 from loom.core.job.store import JobStore, MemoryJobStore
 from loom.core.model import model_info
 from loom.core.repository.registry import registered_repositories
-from loom.core.repository.sqlalchemy import Database, RepositorySQLAlchemy, table_for
+from loom.core.repository.sqlalchemy import (
+    Database,
+    RepositorySQLAlchemy,
+    SessionManager,
+    table_for,
+)
 from loom.core.repository.sqlalchemy._database import DEFAULT_IDLE_TIMEOUT, PLAN_LISTS
 from loom.core.repository.sqlalchemy._jobs import SQLAlchemyJobStore
 from loom.core.runtime import Components, Runtime
@@ -96,12 +101,16 @@ def _pgbouncer_setting(cfg: Any) -> bool | None:
 
 def _repository_factory(database: Database, secret: str, cache: Any = None) -> Any:
     registry = registered_repositories()
+    manager = SessionManager.for_database(database)
 
     def build(model: type, container: Container) -> Any:
         table_for(model)
         registration = registry.get(model)
         cls = registration.repository if registration is not None else RepositorySQLAlchemy
-        repo = container.build(cls, database=database, model=model, cursor_secret=secret)
+        # A repository written for 0.2 takes ``(session_manager, model)``.
+        repo = container.build(
+            cls, database=database, model=model, cursor_secret=secret, session_manager=manager
+        )
         if cache is not None:
             from loom.core.cache import CachedRepository
 

@@ -26,6 +26,7 @@ from loom.core.repository.sqlalchemy import (
     RepositorySQLAlchemy,
     SessionManager,
     current_session,
+    repository_for,
     table_for,
     transactional,
     with_session_scope,
@@ -198,3 +199,40 @@ async def test_backend_metadata_is_loom_metadata(db: Database) -> None:
     reset_registry()
     assert get_metadata().tables["ssn_stock"] is table_for(SsnStock)
     assert get_compiled(SsnStock).__table__ is table_for(SsnStock)
+
+
+class SsnNote(BaseModel):
+    __tablename__ = "ssn_notes"
+    id: int = ColumnField(primary_key=True, autoincrement=True)
+    body: str = ColumnField(length=40)
+
+
+@repository_for(SsnNote)
+class NoteRepository(RepositorySQLAlchemy[SsnNote, int]):
+    """The 0.2 constructor: ``(session_manager, model)``, passed on to the base."""
+
+    def __init__(self, session_manager: SessionManager, model: type[SsnNote]) -> None:
+        super().__init__(session_manager, model)
+        self.built_with = session_manager
+
+    @with_session_scope
+    async def bodies(self, session: AsyncSession) -> list[str]:
+        core = get_compiled_core(SsnNote)
+        return [n.body for n in await core.fetch_all(session, core.select().order_by(core.id))]
+
+
+async def test_the_application_builds_a_02_constructor_repository(db: Database) -> None:
+    from loom.bootstrap import _repository_factory
+
+    runtime = Runtime(
+        components=Components(models=[SsnNote]),
+        uow=db,
+        repository_factory=_repository_factory(db, "secret"),
+    )
+    repo = runtime.repo_for(SsnNote)
+    assert isinstance(repo, NoteRepository)
+    assert repo.session_manager is repo.built_with and repo.session_manager.database is db
+    async with db.begin():
+        await repo.create({"body": "b"})
+        await repo.create({"body": "a"})
+        assert await repo.bodies() == ["b", "a"]

@@ -88,7 +88,22 @@ class FilterGroup(msgspec.Struct, frozen=True):
     logic: str = "AND"
 
     def __post_init__(self) -> None:
+        # Built for every filtered list request: the common case checks two strings.
         op, logic = self.op, self.logic
+        if op != "AND" or logic != "AND":
+            self._settle_logic(op, logic)
+        filters = self.filters
+        if type(filters) is not tuple or any(type(f) is FilterGroup for f in filters):
+            filters = tuple(filters)
+            nested = tuple(f for f in filters if isinstance(f, FilterGroup))
+            msgspec.structs.force_setattr(
+                self, "filters", tuple(f for f in filters if not isinstance(f, FilterGroup))
+            )
+            msgspec.structs.force_setattr(self, "groups", (*self.groups, *nested))
+        if not isinstance(self.groups, tuple):
+            msgspec.structs.force_setattr(self, "groups", tuple(self.groups))
+
+    def _settle_logic(self, op: Any, logic: Any) -> None:
         if not isinstance(op, str) or not isinstance(logic, str):
             raise ValueError("FilterGroup.op must be 'AND' or 'OR'")
         if op.upper() != "AND":
@@ -99,16 +114,6 @@ class FilterGroup(msgspec.Struct, frozen=True):
             msgspec.structs.force_setattr(self, "op", logic)
         if self.logic.upper() not in ("AND", "OR"):
             raise ValueError("FilterGroup.op (logic) must be 'AND' or 'OR'")
-        filters = self.filters
-        if not isinstance(filters, tuple) or any(isinstance(f, FilterGroup) for f in filters):
-            filters = tuple(filters)
-            nested = tuple(f for f in filters if isinstance(f, FilterGroup))
-            msgspec.structs.force_setattr(
-                self, "filters", tuple(f for f in filters if not isinstance(f, FilterGroup))
-            )
-            msgspec.structs.force_setattr(self, "groups", (*self.groups, *nested))
-        if not isinstance(self.groups, tuple):
-            msgspec.structs.force_setattr(self, "groups", tuple(self.groups))
 
     @property
     def empty(self) -> bool:
