@@ -139,6 +139,8 @@ class ProfileRead(NamedTuple):
     """How a repository reads a model with one profile, resolved once per profile."""
 
     plan: ProfilePlan
+    loads: bool
+    """The profile loads anything besides the row."""
     get: Prepared | None
     """The row by primary key with the profile's counts and existence tests as
     extra columns; None when the profile has none (the plain get serves)."""
@@ -184,6 +186,7 @@ def single_row_read(info: ModelInfo, profile: str, select: Any, owner: sa.Table)
         extra.append(_subquery(owner, link, exists).label(f"_loom_p{len(extra)}"))
         scalars.append((link.field.name, exists))
     if not extra:
-        return ProfileRead(plan, None, (), False)
+        return ProfileRead(plan, plan.loads, None, (), False)
     only = len(scalars) == len(plan.projections) and not plan.relations
-    return ProfileRead(plan, Prepared(select.add_columns(*extra)), tuple(scalars), only)
+    get = Prepared(select.add_columns(*extra))
+    return ProfileRead(plan, True, get, tuple(scalars), only)

@@ -232,9 +232,10 @@ class RepositorySQLAlchemy(CompatReads, Generic[M, Id]):
         self.info = model_info(target)
         self._plan = _plan_for(self.info)
         self._cursors = CursorCodec(cursor_secret or self.default_cursor_secret)
-        # Loads relations/projections of non-default profiles (see _profiles.py).
+        # Loads the relations/projections of read profiles (see _profiles.py).
         self.profile_loader: Any = default_profile_loader()
         validate_profiles(self.info)
+        self._read("default")  # built at start-up, not by the first request
 
     # -- plumbing ---------------------------------------------------------------------
 
@@ -373,7 +374,7 @@ class RepositorySQLAlchemy(CompatReads, Generic[M, Id]):
 
     async def _with_profile(self, items: list[Any], profile: str) -> list[Any]:
         read = self._plan.reads.get(profile) or self._read(profile)
-        if not items or not read.plan.loads or self.profile_loader is None:
+        if not items or not read.loads or self.profile_loader is None:
             return items
         return await self.profile_loader.load(self, items, profile)
 
@@ -431,7 +432,7 @@ class RepositorySQLAlchemy(CompatReads, Generic[M, Id]):
         if row is None:
             return None
         item = self._plan.make(row)
-        if read.plan.loads:
+        if read.loads:
             return (await self._with_profile([item], profile))[0]
         return item
 
