@@ -209,3 +209,42 @@ async def test_keyword_spellings_of_both_apis(repos: Repos) -> None:
     assert (await repos.products.update(id=p1, patch={"stock": 8})).stock == 8
     assert await repos.products.delete(obj_id=c["p3"].id)
     assert not await repos.products.delete(id=c["p3"].id)
+
+
+async def test_orm_classes_carry_the_relations(repos: Repos) -> None:
+    if repos.kind == "memory":
+        pytest.skip("ORM classes are SQL only")
+    import sqlalchemy as sa
+    from sqlalchemy.orm import selectinload
+
+    from loom.core.backend.sqlalchemy import compile_all, get_compiled
+    from loom.core.repository.sqlalchemy import SessionManager
+
+    compile_all(A2Product)
+    await _catalogue(repos)
+    product, category = get_compiled(A2Product), get_compiled(A2Category)
+    manager = SessionManager.for_database(repos.products.database)
+    async with manager.session() as session:
+        stmt = (
+            sa.select(product)
+            .options(
+                selectinload(product.reviews),  # type: ignore[attr-defined]
+                selectinload(product.category).selectinload(category.parent),  # type: ignore[attr-defined]
+            )
+            .order_by(product.id)  # type: ignore[attr-defined]
+        )
+        rows = (await session.execute(stmt)).scalars().all()
+        summary = [
+            (
+                p.sku,
+                sorted(r.stars for r in p.reviews),
+                p.category.name if p.category else None,
+                p.category.parent.name if p.category and p.category.parent else None,
+            )
+            for p in rows
+        ]
+    assert summary == [
+        ("p1", [2, 5], "tools", None),
+        ("p2", [4], "hand tools", "tools"),
+        ("p3", [], None, None),
+    ]

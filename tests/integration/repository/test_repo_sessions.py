@@ -236,3 +236,36 @@ async def test_the_application_builds_a_02_constructor_repository(db: Database) 
         await repo.create({"body": "b"})
         await repo.create({"body": "a"})
         assert await repo.bodies() == ["b", "a"]
+
+
+async def test_session_manager_session_joins_the_active_unit(db: Database) -> None:
+    manager = SessionManager.for_database(db)
+    repo = RepositorySQLAlchemy(db, SsnStock)
+    with pytest.raises(RuntimeError):
+        async with db.begin():
+            await repo.create({"sku": "u", "qty": 1})
+            async with manager.session() as session:
+                await session.execute(sa.update(table_for(SsnStock)).values(qty=50))
+                await session.commit()  # joined: the unit, not the session, commits
+            assert (await repo.get_by("sku", "u")).qty == 50  # type: ignore[union-attr]
+            raise RuntimeError("roll the unit back")
+    assert await repo.count() == 0
+
+
+class LimitedStockRepository(RepositorySQLAlchemy[SsnStock, int]):
+    allowed_filter_fields = ("sku",)
+
+
+async def test_allowed_filter_fields(db: Database) -> None:
+    from loom.core.errors import ValidationError
+    from loom.core.repository import FilterParams
+
+    repo = LimitedStockRepository(db)
+    await repo.create({"sku": "k", "qty": 2})
+    page = await repo.list_paginated(PageParams(), FilterParams(filters={"sku": "k"}))
+    assert [s.sku for s in page.items] == ["k"]
+    with pytest.raises(ValidationError, match="not allowed"):
+        await repo.list_paginated(PageParams(), FilterParams(filters={"qty": 2}))
+    # Other repositories of the model are not limited.
+    plain = RepositorySQLAlchemy(db, SsnStock)
+    assert (await plain.list_paginated(PageParams(), {"qty": 2})).total_count == 1

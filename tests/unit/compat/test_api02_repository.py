@@ -370,3 +370,13 @@ async def test_in_memory_plain_struct_with_id_field_and_creator() -> None:
     assert (await keyed.get_by_id("k1")).value == 1
     with pytest.raises(TypeError, match="no field"):
         InMemoryRepository(Keyed, id_field="id")
+
+
+async def test_in_memory_creator_on_a_model() -> None:
+    def build(data: Any) -> CpProduct:
+        return CpProduct(id=None, name=data["name"].strip(), price=data.get("price", 1))  # type: ignore[arg-type]
+
+    repo = InMemoryRepository(CpProduct, creator=build)
+    made = await repo.create({"name": "  padded "})
+    assert (made.id, made.name, made.price) == (1, "padded", 1)
+    assert await repo.get_by_id(1) == made

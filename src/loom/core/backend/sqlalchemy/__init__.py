@@ -21,10 +21,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, relationship
 
 from loom.core.model import model_info
 from loom.core.model._base import model_by_table
+from loom.core.projection import _relation_link as relation_link
 from loom.core.repository._listing import check_profile
 from loom.core.repository.sqlalchemy._table import metadata, table_for
 
@@ -107,13 +108,43 @@ def compile_all(*models: type) -> list[sa.Table]:
 
 def get_compiled(cls: type) -> type:
     """An ORM class mapped onto ``cls``'s table (``select(get_compiled(User))``,
-    ``session.add(...)``); made once per model."""
+    ``session.add(...)``), with the model's relations as read-only ORM relationships
+    (``selectinload(Order.items)``); made once per model."""
     found = _orm.get(cls)
     if found is None:
         table = compile_model(cls)
         found = type(cls.__name__, (SABase,), {"__table__": table, "__module__": cls.__module__})
         _orm[cls] = found
+        _add_relationships(cls, found)
     return found
+
+
+def _add_relationships(model: type, orm: type) -> None:
+    """The model's relations on its ORM class. View-only: the repositories write the
+    foreign keys, so the ORM never needs to reconcile two writers of one column."""
+    info = model_info(model)
+    for rel in info.relations.values():
+        try:
+            link = relation_link(info, rel)
+        except TypeError:
+            continue  # a relation the read profiles reject already fails at start-up
+        target = get_compiled(link.target.model)
+        local = table_for(model).c[link.local_column]
+        remote = table_for(link.target.model).c[link.remote_column]
+        # The foreign side: the column that references the other table.
+        foreign = remote if local.primary_key and not remote.primary_key else local
+        setattr(
+            orm,
+            rel.name,
+            relationship(
+                target,
+                primaryjoin=local == remote,
+                foreign_keys=[foreign],
+                remote_side=[remote],
+                uselist=link.many,
+                viewonly=True,
+            ),
+        )
 
 
 class CoreModel(Generic[M]):
