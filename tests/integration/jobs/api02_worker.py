@@ -11,12 +11,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "examples" / "store" / "src"))
 
-from ij_api02_jobs import AddStockJob, ContextCallback
+from ij_api02_jobs import AddStockJob, ContextCallback, EchoJob, GroupCallback
 
 from loom.celery import create_app
 
 celery_app = create_app(
     *os.environ["LOOM_TEST_WORKER_CONFIGS"].split(os.pathsep),
-    jobs=[AddStockJob],
-    callbacks=[ContextCallback],
+    jobs=[AddStockJob, EchoJob],
+    callbacks=[ContextCallback, GroupCallback],
 )

@@ -48,3 +48,25 @@ class ContextCallback:
 
     def on_failure(self, job_id: str, exc_type: str, exc_msg: str, **context: Any) -> Any:
         return self._write(context, f"failed:{exc_type}:{exc_msg}")
+
+
+class EchoCommand(Command, frozen=True):
+    product_id: int
+
+
+class EchoJob(Job[int]):
+    async def execute(self, cmd: EchoCommand = Input()) -> int:
+        return cmd.product_id
+
+
+class GroupCallback:
+    """A group's callback: tags every product whose id a member returned."""
+
+    def __init__(self, products: RepoFor[Product]) -> None:
+        self._products = products
+
+    async def on_success(self, group_id: str, results: list[int], **context: Any) -> None:
+        for product_id in set(results):
+            await self._products.update(
+                product_id, {"category": f"grouped:{len(context['job_ids'])}"}
+            )

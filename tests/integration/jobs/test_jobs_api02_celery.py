@@ -60,7 +60,7 @@ async def test_handles_group_and_callback_context_on_a_real_worker(
 ) -> None:
     worker = worker_factory(api02_env, app="api02_worker:celery_app")
     async with store_api(api02_env, monkeypatch) as (client, runtime):
-        from ij_api02_jobs import AddStockJob, ContextCallback
+        from ij_api02_jobs import AddStockJob, ContextCallback, EchoJob, GroupCallback
 
         body = {"sku": "API02", "name": "Desk", "category": "office", "priceCents": 1, "stock": 0}
         response = await client.post("/products", json=body)
@@ -96,10 +96,17 @@ async def test_handles_group_and_callback_context_on_a_real_worker(
         assert await asyncio.to_thread(group.wait_all, WAIT) == [10, 30]
         assert await group.wait_all_async(timeout=WAIT) == [10, 30]
         assert (await product_row(runtime, pid)).stock == 6
-        with pytest.raises(NotImplementedError):
-            jobs.dispatch_parallel(
-                [(AddStockJob, {"product_id": pid, "n": 1})], on_all_success=ContextCallback
+        # A group with a callback: the worker that finishes the last member runs it.
+        async with runtime.unit_of_work():
+            tagged = jobs.dispatch_parallel(
+                [(EchoJob, {"product_id": pid}), (EchoJob, {"product_id": pid})],
+                on_all_success=GroupCallback,
             )
+        assert tagged.group_id is not None
+        assert await tagged.wait_all_async(timeout=WAIT) == [pid, pid]
+        assert await category_when(runtime, pid, "grouped:", worker) == "grouped:2"
+        record = await jobs.wait(tagged.group_id, timeout=WAIT)
+        assert (record.state, record.result) == ("succeeded", [pid, pid])
 
         # A failing job: JobFailedError from the handle, the failure callback's context.
         async with runtime.unit_of_work():

@@ -11,7 +11,19 @@ from typing import Any, Protocol
 
 import msgspec
 
-__all__ = ["JobBackend", "JobEnvelope", "callback_name", "qualified_name"]
+__all__ = [
+    "GROUP_HEADER",
+    "GROUP_JOB",
+    "JobBackend",
+    "JobEnvelope",
+    "callback_name",
+    "qualified_name",
+]
+
+#: The ``job`` name of a group's own record (never a class name: it has a dot).
+GROUP_JOB = "loom.group"
+#: The header that ties a member job to its group's record.
+GROUP_HEADER = "loom-group"
 
 
 class JobEnvelope(msgspec.Struct, kw_only=True):

@@ -188,10 +188,12 @@ class JobHandle:
 class JobGroup:
     """The handles of a ``dispatch_parallel``, waited for together."""
 
-    __slots__ = ("handles",)
+    __slots__ = ("group_id", "handles")
 
     def __init__(self, handles: Sequence[JobHandle]) -> None:
         self.handles: list[JobHandle] = list(handles)
+        #: The id of the group's own record when it has callbacks, else ``None``.
+        self.group_id: str | None = None
 
     def __repr__(self) -> str:
         return f"JobGroup({self.handles!r})"

@@ -34,7 +34,7 @@ import msgspec
 
 from loom.core.errors import RuleViolation, ValidationError
 from loom.core.job.callback import callback_context
-from loom.core.job.envelope import JobEnvelope
+from loom.core.job.envelope import GROUP_HEADER, GROUP_JOB, JobEnvelope
 from loom.core.job.handle import JobFailedError, settle_job
 from loom.core.job.store import JobRecord, JobStore, error_summary, utcnow
 from loom.core.observability.context import restore_trace_headers
@@ -121,8 +121,13 @@ class JobRunner:
         as someone else is running it.
         """
         with restore_trace_headers(envelope.headers or _trace_headers(envelope)):
+            if envelope.job == GROUP_JOB:  # a group's record, recovered after a crash
+                return await self.settle_group(envelope.job_id, allow_running=allow_running)
             record = await self._claim(envelope, allow_running)
             if record is None:
+                # Finished already, yet delivered again: the process that finished it
+                # may have died before settling its group.
+                await self._member_done(envelope.headers)
                 return Outcome(kind="skipped")
             if record.params == envelope.params and record.payload == envelope.payload:
                 # Same data; the message keeps the dispatcher's key order, which a
@@ -156,6 +161,7 @@ class JobRunner:
         await self._finish(record, "succeeded", result=result)
         self._event(name, queue, "succeeded", elapsed)
         settle_job(record.id, result=result)
+        await self._member_done(record.headers)
         return Outcome(kind="succeeded", result=result)
 
     async def _failed(self, record: JobRecord, exc: Exception, elapsed: float) -> Outcome:
@@ -188,6 +194,7 @@ class JobRunner:
         await self._finish(record, "failed", error=error)
         self._event(record.job, record.queue, "failed", elapsed)
         settle_job(record.id, error=JobFailedError(record.id, cause=exc))
+        await self._member_done(record.headers)
         return Outcome(kind="failed", error=error)
 
     async def _finish(
@@ -197,13 +204,14 @@ class JobRunner:
         *,
         result: Any = None,
         error: tuple[str, str] | None = None,
+        context: dict[str, Any] | None = None,
     ) -> None:
         """Callback and final state in one transaction; a failing callback is recorded."""
         name = record.on_success if state == "succeeded" else record.on_failure
         try:
             async with self.runtime.unit_of_work():
                 if name is not None:
-                    await self._callback(name, state, record, result, error)
+                    await self._callback(name, state, record, result, error, context)
                 await self.store.finish(record.id, state, result=result, error=error)
         except Exception as exc:
             log.exception("callback %s of job %s %s failed", name, record.job, record.id)
@@ -219,9 +227,11 @@ class JobRunner:
         record: JobRecord,
         result: Any,
         error: tuple[str, str] | None,
+        context: dict[str, Any] | None = None,
     ) -> None:
         instance = self.runtime.instance(self.callback_class(name))
-        context = callback_context(record.params, record.payload)
+        if context is None:
+            context = callback_context(record.params, record.payload)
         if state == "succeeded":
             outcome = instance.on_success(record.id, result, **context)
         else:
@@ -229,6 +239,48 @@ class JobRunner:
             outcome = instance.on_failure(record.id, exc_type, exc_msg, **context)
         if inspect.isawaitable(outcome):
             await outcome
+
+    # -- groups ------------------------------------------------------------------------
+
+    async def _member_done(self, headers: Mapping[str, str] | None) -> None:
+        """After a member's final state committed: settle its group if it was the last
+        (or the first to fail). Never fails the member itself."""
+        group_id = headers.get(GROUP_HEADER) if headers else None
+        if not group_id:
+            return
+        try:
+            await self.settle_group(group_id)
+        except Exception:
+            log.exception("job group %s could not be settled", group_id)
+
+    async def settle_group(self, group_id: str, *, allow_running: bool = False) -> Outcome:
+        """Run the group's callback once every member succeeded, or once one failed.
+
+        Each member checks after its own final commit, so the member that finishes
+        last always sees the others finished; when two see it at once, the atomic
+        claim of the group's record lets only one of them run the callback.
+        """
+        async with self.runtime.unit_of_work():
+            group = await self.store.get(group_id)
+            if group is None or group.finished:
+                return Outcome(kind="skipped")
+            job_ids = [str(i) for i in group.params.get("job_ids") or ()]
+            members = [await self.store.get(job_id) for job_id in job_ids]
+        failed = next((m for m in members if m is not None and m.state == "failed"), None)
+        if failed is None and not all(m is not None and m.state == "succeeded" for m in members):
+            return Outcome(kind="skipped")
+        async with self.runtime.unit_of_work():
+            claimed = await self.store.claim(group_id, allow_running=allow_running)
+        if claimed is None:
+            return Outcome(kind="skipped")  # another process is settling it
+        if failed is None:
+            results = [m.result for m in members if m is not None]
+            await self._finish(claimed, "succeeded", result=results, context={"job_ids": job_ids})
+            return Outcome(kind="succeeded", result=results)
+        error = (failed.error_type or "Exception", failed.error or "")
+        context = {"job_ids": job_ids, "failed_job_id": failed.id}
+        await self._finish(claimed, "failed", error=error, context=context)
+        return Outcome(kind="failed", error=error)
 
     def callback_class(self, name: str) -> type:
         """The callback registered under ``name`` (``module:qualname``), imported if needed."""

@@ -19,7 +19,14 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from loom.core.job.envelope import JobBackend, JobEnvelope, callback_name, qualified_name
+from loom.core.job.envelope import (
+    GROUP_HEADER,
+    GROUP_JOB,
+    JobBackend,
+    JobEnvelope,
+    callback_name,
+    qualified_name,
+)
 from loom.core.job.handle import (
     JobFailedError,
     JobGroup,
@@ -48,6 +55,13 @@ __all__ = [
 ]
 
 log = logging.getLogger("loom.jobs")
+
+
+async def _add_group(store: JobStore, group: JobEnvelope) -> None:
+    # Marked as sent at once: a group is never published or queued, its members
+    # settle it (see JobRunner.settle_group).
+    await store.add(group)
+    await store.mark_enqueued(group.job_id)
 
 
 def _utc(value: dt.datetime) -> dt.datetime:
@@ -160,18 +174,29 @@ class JobService:
             eta=eta,
         )
         handle = self._handle(envelope)
+        self._send_after_commit([envelope])
+        return handle
+
+    def _send_after_commit(
+        self, envelopes: list[JobEnvelope], group: JobEnvelope | None = None
+    ) -> None:
+        """Record ``envelopes`` (and their ``group``) in the current transaction and
+        hand them to the backend once it commits; outside one, both at once, now."""
         backend = self.backend
         store = self.store
         uow = current_unit_of_work()
         if uow is not None:
-            uow.before_commit(lambda: store.add(envelope))
-            uow.after_commit(lambda: backend.submit(envelope))
+            if group is not None:
+                uow.before_commit(lambda: _add_group(store, group))
+            for envelope in envelopes:
+                uow.before_commit(lambda e=envelope: store.add(e))  # type: ignore[misc]
+                uow.after_commit(lambda e=envelope: backend.submit(e))  # type: ignore[misc]
         else:
-            self._runtime.spawn(self._record_and_submit(envelope))
+            self._runtime.spawn(self._record_and_submit(envelopes, group))
         metrics = getattr(self._runtime, "metrics", None)
         if metrics is not None:
-            metrics.job_event(envelope.job, envelope.queue, "dispatched")
-        return handle
+            for envelope in envelopes:
+                metrics.job_event(envelope.job, envelope.queue, "dispatched")
 
     def _handle(self, envelope: JobEnvelope) -> JobHandle:
         waiter: JobResultWaiter | None = getattr(self.backend, "result_waiter", None)
@@ -192,26 +217,47 @@ class JobService:
     ) -> JobGroup:
         """Dispatch each ``(job_type, payload)`` and return their :class:`JobGroup`.
 
-        Group callbacks are not run (as in 0.2): a backend that cannot honour them
-        (Celery) refuses them before anything is dispatched; elsewhere they are
-        ignored with a warning. Wait for the group instead.
+        With group callbacks, the group gets a record of its own (``group.group_id``,
+        also readable at ``GET /jobs/{group_id}``), written in the same transaction as
+        its members. When the last member succeeds, ``on_all_success.on_success(
+        group_id, results, job_ids=[...])`` runs, once, with the results in dispatch
+        order; when a member fails for good, ``on_any_failure.on_failure(group_id,
+        exc_type, exc_msg, job_ids=[...], failed_job_id=...)`` runs, once. Whichever
+        process finishes the deciding member runs it, so this holds on every backend.
         """
+        members = [self.envelope(job_type, payload=payload) for job_type, payload in jobs]
+        group: JobEnvelope | None = None
         if on_all_success is not None or on_any_failure is not None:
-            if getattr(self.backend, "result_waiter", None) is not None:
-                raise NotImplementedError(
-                    "dispatch_parallel: on_all_success/on_any_failure are not supported "
-                    "on Celery; wait for the JobGroup instead"
-                )
-            log.warning(
-                "dispatch_parallel: group callbacks are ignored by %r; wait for the group",
-                self.backend,
+            for callback in (on_all_success, on_any_failure):
+                if callback is not None:
+                    self._runtime.register_callback(callback)
+            group_id = uuid.uuid4().hex
+            for member in members:
+                member.headers = {**member.headers, GROUP_HEADER: group_id}
+            group = JobEnvelope(
+                job_id=group_id,
+                job=GROUP_JOB,
+                queue=GROUP_JOB,
+                params={"job_ids": [m.job_id for m in members]},
+                on_success=callback_name(on_all_success) if on_all_success else None,
+                on_failure=callback_name(on_any_failure) if on_any_failure else None,
+                trace_id=members[0].trace_id if members else None,
             )
-        return JobGroup([self.dispatch(job_type, payload=payload) for job_type, payload in jobs])
+        result = JobGroup([self._handle(m) for m in members])
+        result.group_id = group.job_id if group is not None else None
+        self._send_after_commit(members, group)
+        return result
 
-    async def _record_and_submit(self, envelope: JobEnvelope) -> None:
+    async def _record_and_submit(
+        self, envelopes: list[JobEnvelope], group: JobEnvelope | None = None
+    ) -> None:
         async with self._runtime.unit_of_work():
-            await self.store.add(envelope)
-        await self.backend.submit(envelope)
+            if group is not None:
+                await _add_group(self.store, group)
+            for envelope in envelopes:
+                await self.store.add(envelope)
+        for envelope in envelopes:
+            await self.backend.submit(envelope)
 
     async def run(
         self,

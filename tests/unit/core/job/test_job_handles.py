@@ -175,11 +175,101 @@ async def test_a_failing_member_fails_the_group_wait(db_url: str) -> None:
     try:
         async with runtime.unit_of_work():
             group = runtime.job_service.dispatch_parallel(
-                [(DoubleJob, {"n": 1}), (DoubleJob, {"n": 2, "fail": True})],
-                on_all_success=NullJobCallback,
+                [(DoubleJob, {"n": 1}), (DoubleJob, {"n": 2, "fail": True})]
             )
+        assert group.group_id is None  # no callbacks: no group record
         with pytest.raises(JobFailedError, match="cannot double 2"):
             await group.wait_all_async(timeout=10)
+    finally:
+        await runtime.shutdown()
+
+
+async def test_group_success_callback_runs_once_with_every_result(db_url: str) -> None:
+    runtime = await _runtime(db_url)
+    try:
+        jobs = runtime.job_service
+        async with runtime.unit_of_work():
+            group = jobs.dispatch_parallel(
+                [(DoubleJob, {"n": 1}), (SlowJob, None), (DoubleJob, {"n": 3})],
+                on_all_success=RecordingCallback,
+                on_any_failure=RecordingCallback,
+            )
+        assert group.group_id is not None
+        record = await jobs.wait(group.group_id, timeout=10)
+        assert (record.state, record.result) == ("succeeded", [2, "slow", 6])
+        assert [entry[:4] for entry in SEEN] == [
+            ("success", group.group_id, [2, "slow", 6], {"job_ids": group.job_ids})
+        ]
+    finally:
+        await runtime.shutdown()
+
+
+async def test_group_failure_callback_runs_once_when_a_member_fails(db_url: str) -> None:
+    runtime = await _runtime(db_url)
+    try:
+        jobs = runtime.job_service
+        async with runtime.unit_of_work():
+            group = jobs.dispatch_parallel(
+                [(DoubleJob, {"n": 1, "fail": True}), (DoubleJob, {"n": 2, "fail": True})],
+                on_all_success=RecordingCallback,
+                on_any_failure=RecordingCallback,
+            )
+        assert group.group_id is not None
+        record = await jobs.wait(group.group_id, timeout=10)
+        await asyncio.gather(*(jobs.wait(job_id, timeout=10) for job_id in group.job_ids))
+        assert (record.state, record.error_type) == ("failed", "ValueError")
+        assert len(SEEN) == 1
+        kind, group_id, exc_type, exc_msg, context, _trace = SEEN[0]
+        assert (kind, group_id, exc_type) == ("failure", group.group_id, "ValueError")
+        assert context["job_ids"] == group.job_ids
+        assert context["failed_job_id"] in group.job_ids
+        assert exc_msg == f"cannot double {group.job_ids.index(context['failed_job_id']) + 1}"
+    finally:
+        await runtime.shutdown()
+
+
+async def test_a_group_left_unsettled_by_a_crash_is_settled_on_recovery(db_url: str) -> None:
+    from loom.testing._jobs import JobCapture
+
+    runtime = await _runtime(db_url)
+    try:
+        jobs = runtime.job_service
+        backend = jobs.backend
+        jobs.backend = JobCapture(backend)  # the members are recorded, never run
+        async with runtime.unit_of_work():
+            group = jobs.dispatch_parallel(
+                [(DoubleJob, {"n": 1}), (DoubleJob, {"n": 2})], on_all_success=RecordingCallback
+            )
+        assert group.group_id is not None
+        # The members finished, and the process died before settling the group.
+        store = jobs.store
+        async with runtime.unit_of_work():
+            for job_id, result in zip(group.job_ids, [2, 4], strict=True):
+                await store.claim(job_id)
+                await store.finish(job_id, "succeeded", result=result)
+        assert (await store.get(group.group_id)).state == "pending"  # type: ignore[union-attr]
+        jobs.backend = backend
+        await backend.start()  # what a restarted process does
+        record = await jobs.wait(group.group_id, timeout=10)
+        assert (record.state, record.result) == ("succeeded", [2, 4])
+        assert [entry[:3] for entry in SEEN] == [("success", group.group_id, [2, 4])]
+    finally:
+        await runtime.shutdown()
+
+
+async def test_a_rolled_back_group_leaves_no_record_and_runs_nothing(db_url: str) -> None:
+    runtime = await _runtime(db_url)
+    try:
+        with pytest.raises(RuntimeError, match="rollback"):
+            async with runtime.unit_of_work():
+                group = runtime.job_service.dispatch_parallel(
+                    [(DoubleJob, {"n": 1})], on_all_success=RecordingCallback
+                )
+                raise RuntimeError("rollback")
+        await asyncio.sleep(0.2)
+        assert group.group_id is not None
+        assert await runtime.job_service.status(group.group_id) is None
+        assert SEEN == []
     finally:
         await runtime.shutdown()
 
@@ -300,8 +390,14 @@ async def test_inline_service_runs_the_job_and_callback_before_the_commit_return
                 gone = inline.dispatch(DoubleJob, payload={"n": 7})
                 raise RuntimeError("rollback")
         assert await inline.status(gone.job_id) is None
-        group = inline.dispatch_parallel([(DoubleJob, {"n": 1}), (DoubleJob, {"n": 2})])
-        assert await group.wait_all_async(timeout=10) == [2, 4]
+        SEEN.clear()
+        async with runtime.unit_of_work():
+            group = inline.dispatch_parallel(
+                [(DoubleJob, {"n": 1}), (DoubleJob, {"n": 2})], on_all_success=RecordingCallback
+            )
+        # Members and the group callback all ran by the time the commit returned.
+        assert group.wait_all() == [2, 4]
+        assert [entry[:3] for entry in SEEN] == [("success", group.group_id, [2, 4])]
     finally:
         await runtime.shutdown()
 
@@ -336,7 +432,7 @@ def test_celery_publish_passes_countdown_eta_priority_and_queue(tmp_path: Any) -
     assert isinstance(backend, CeleryBackend)
     sent: list[dict[str, Any]] = []
     task = backend.task_for("DoubleJob")
-    task.apply_async = lambda **kw: sent.append(kw)  # type: ignore[method-assign]
+    task.apply_async = lambda **kw: sent.append(kw)
     service = runtime.job_service
     eta = dt.datetime(2030, 1, 2, 3, 4, 5)  # naive: read as UTC
     backend._send(service.envelope(DoubleJob, payload={"n": 1}, countdown=30, priority=3))
@@ -349,14 +445,10 @@ def test_celery_publish_passes_countdown_eta_priority_and_queue(tmp_path: Any) -
     assert (sent[2]["countdown"], sent[2]["priority"]) == (None, 0)  # Job.__priority__ = 0
 
 
-def test_celery_handles_wait_through_the_result_backend_and_group_callbacks_are_refused(
-    tmp_path: Any,
-) -> None:
+def test_celery_handles_wait_through_the_result_backend(tmp_path: Any) -> None:
     cfg = job_config(f"sqlite+aiosqlite:///{tmp_path / 'c.db'}", celery={"broker_url": "memory://"})
     runtime = build_runtime(cfg, components=_components())
     service = runtime.job_service
     handle = service._handle(service.envelope(DoubleJob, payload={"n": 1}))
     with pytest.raises(RuntimeError, match="result_backend"):
         handle.wait(timeout=0.1)
-    with pytest.raises(NotImplementedError, match="Celery"):
-        service.dispatch_parallel([(DoubleJob, {"n": 1})], on_any_failure=NullJobCallback)
