@@ -435,10 +435,34 @@ def _projection_link(info: ModelInfo, proj: ProjectionInfo) -> ProjectionLink:
     return ProjectionLink(proj, loader, None, None, None, many)
 
 
-def _tables_of(value: Any) -> str | None:
+def _tables_of(value: Any, info: ModelInfo) -> str | None:
+    """The table a ``depends_on`` entry names: a model or a table name. The name of a
+    relation or projection of the model orders loading instead (as in 0.2)."""
     if isinstance(value, str):
-        return value
+        return None if value in info.relations or value in info.projections else value
     return getattr(value, "__tablename__", None)
+
+
+def _ordered(info: ModelInfo, projections: list[ProjectionLink]) -> list[ProjectionLink]:
+    """``projections`` with each after the projections its ``depends_on`` names."""
+    by_name = {p.field.name: p for p in projections}
+    done: dict[str, ProjectionLink] = {}
+
+    def visit(link: ProjectionLink, path: tuple[str, ...]) -> None:
+        name = link.field.name
+        if name in done:
+            return
+        if name in path:
+            cycle = " -> ".join((*path[path.index(name) :], name))
+            raise TypeError(f"{info.name}.{name}: depends_on forms a cycle ({cycle})")
+        for dep in link.field.decl.depends_on:
+            if isinstance(dep, str) and dep in by_name:
+                visit(by_name[dep], (*path, name))
+        done[name] = link
+
+    for link in projections:
+        visit(link, ())
+    return list(done.values())
 
 
 def profile_plan(info: ModelInfo, profile: str) -> ProfilePlan:
@@ -464,7 +488,7 @@ def profile_plan(info: ModelInfo, profile: str) -> ProfilePlan:
                 depend(link.through.table.table)
             depend(link.target.table)
             for dep in rel.decl.depends_on:
-                depend(_tables_of(dep))
+                depend(_tables_of(dep, info))
     for proj in info.projections.values():
         if profile in proj.decl.profiles:
             plink = _projection_link(info, proj)
@@ -477,7 +501,8 @@ def profile_plan(info: ModelInfo, profile: str) -> ProfilePlan:
             for table in tables_fn() if callable(tables_fn) else ():
                 depend(table)
             for dep in proj.decl.depends_on:
-                depend(_tables_of(dep))
+                depend(_tables_of(dep, info))
+    projections = _ordered(info, projections)
     plan = ProfilePlan(profile, tuple(relations), tuple(projections), tuple(tables))
     cache[profile] = plan
     return plan

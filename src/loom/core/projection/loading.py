@@ -157,14 +157,24 @@ class ProfileLoader:
             per_item = await self._relation_rows(repo, rel, items)
             children[rel.key] = per_item
             loaded[rel.field.name] = _one_or_many(rel.many, rel.field.decl.default, per_item)
+        replace = msgspec.structs.replace
         for proj in plan.projections:
             if proj.field.name in loaded:
                 continue
             derived = _derive(proj, children) if children else None
             if derived is None:
-                derived = await self._projection(repo, proj, items)
+                source = items
+                needs = [
+                    d for d in proj.field.decl.depends_on if isinstance(d, str) and d in loaded
+                ]
+                if needs and proj.target is None:
+                    # A custom loader sees the fields it depends on, loaded before it.
+                    source = [
+                        replace(item, **{n: loaded[n][i] for n in needs})
+                        for i, item in enumerate(items)
+                    ]
+                derived = await self._projection(repo, proj, source)
             loaded[proj.field.name] = derived
-        replace = msgspec.structs.replace
         return [
             replace(item, **{name: values[i] for name, values in loaded.items()})
             for i, item in enumerate(items)

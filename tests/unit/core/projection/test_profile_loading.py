@@ -1,0 +1,65 @@
+"""ProfileLoader semantics that do not depend on a database (in-memory repositories)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+
+from loom.core.model import BaseModel, Cardinality, ColumnField, ProjectionField, RelationField
+from loom.core.model import model_info as info_of
+from loom.core.projection import profile_plan
+from loom.core.projection.loaders import CountLoader, ProjectionLoader
+from loom.testing import InMemoryRepository
+
+
+class Weighted(ProjectionLoader):
+    """A custom loader reading values loaded before it (its ``depends_on``)."""
+
+    async def load(self, repository: Any, items: Sequence[Any], field: Any) -> list[Any]:
+        return [item.n_count * 10 + len(item.ns) for item in items]
+
+
+class PlnBox(BaseModel):
+    __tablename__ = "pln_boxes"
+    id: int = ColumnField(primary_key=True, autoincrement=True)
+
+    # Declared before what it depends on: the plan orders it after them.
+    score: int = ProjectionField(loader=Weighted(), depends_on=("n_count", "ns"))
+    ns: list[PlnItem] = RelationField(foreign_key="box_id", cardinality=Cardinality.ONE_TO_MANY)
+    n_count: int = ProjectionField(loader=CountLoader("PlnItem"), depends_on=("pln_audit",))
+
+
+class PlnItem(BaseModel):
+    __tablename__ = "pln_items"
+    id: int = ColumnField(primary_key=True, autoincrement=True)
+    box_id: int = ColumnField(foreign_key="pln_boxes.id")
+
+
+def test_depends_on_orders_projections_and_field_names_are_not_tables() -> None:
+    plan = profile_plan(info_of(PlnBox), "default")
+    assert [p.field.name for p in plan.projections] == ["n_count", "score"]
+    assert plan.tables == ("pln_boxes", "pln_items", "pln_audit")
+
+
+async def test_a_custom_loader_sees_the_fields_it_depends_on() -> None:
+    repos: dict[type, Any] = {}
+    for model in (PlnBox, PlnItem):
+        repos[model] = InMemoryRepository(model, related=repos.__getitem__)
+    box = await repos[PlnBox].create({})
+    for _ in range(3):
+        await repos[PlnItem].create({"box_id": box.id})
+    loaded = await repos[PlnBox].get_by_id(box.id)
+    assert (loaded.n_count, len(loaded.ns), loaded.score) == (3, 3, 33)
+
+
+def test_a_depends_on_cycle_is_a_start_up_error() -> None:
+    class PlnLoop(BaseModel):
+        __tablename__ = "pln_loops"
+        id: int = ColumnField(primary_key=True, autoincrement=True)
+        a: int = ProjectionField(loader=Weighted(), depends_on=("b",))
+        b: int = ProjectionField(loader=Weighted(), depends_on=("a",))
+
+    with pytest.raises(TypeError, match=r"PlnLoop.a: depends_on forms a cycle \(a -> b -> a\)"):
+        profile_plan(info_of(PlnLoop), "default")
