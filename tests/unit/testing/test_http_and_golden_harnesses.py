@@ -172,3 +172,41 @@ async def test_run_with_baseline_fails_over_the_bound(tmp_path: Path) -> None:
             baseline_dir=tmp_path,
         )
     assert (tmp_path / "too_slow.json").exists()
+
+
+class HtLabel(BaseModel):
+    __tablename__ = "ht_labels"
+
+    id: int = ColumnField(primary_key=True, autoincrement=True)
+    text: str = ColumnField(length=40)
+
+
+class LabelFinder:
+    """A repository contract a use case asks for by type (not registered anywhere)."""
+
+    async def count(self) -> int:
+        raise NotImplementedError
+
+
+class FakeLabels(InMemoryRepository[HtLabel]):
+    def __init__(self) -> None:
+        super().__init__(HtLabel)
+
+
+class CountLabels(UseCase[HtNote, int]):
+    def __init__(self, labels: LabelFinder) -> None:
+        self._labels = labels
+
+    async def execute(self) -> int:
+        return await self._labels.count() + await self.main_repo.count()
+
+
+async def test_golden_harness_binds_a_contract_to_a_model_with_model() -> None:
+    labels = FakeLabels()
+    await labels.create({"text": "x"})
+    golden = GoldenHarness().inject_repo(LabelFinder, labels, model=HtLabel)
+    assert await golden.run(CountLabels) == 1
+    # force_error by the contract reaches the model's repository it was bound to.
+    golden.force_error(LabelFinder, "count", Conflict("busy"))
+    with pytest.raises(Conflict, match="busy"):
+        await golden.run(CountLabels)
