@@ -248,3 +248,21 @@ async def test_orm_classes_carry_the_relations(repos: Repos) -> None:
         ("p2", [4], "hand tools", "tools"),
         ("p3", [], None, None),
     ]
+
+
+async def test_lookups_reuse_one_statement_per_shape(repos: Repos) -> None:
+    if repos.kind == "memory":
+        pytest.skip("statements are SQL only")
+    await _catalogue(repos)
+    shapes = repos.products._plan.shapes
+    await repos.products.exists_by("sku", "p1")
+    await repos.products.get_by("sku", "p1")
+    await repos.products.exists(1)
+    kinds = {key[0] for key in shapes._cache.keys()}
+    assert {"exists", "exists_pk", "page"} <= kinds  # built once, kept
+    built = len(shapes._cache)
+    for n in range(5):
+        assert await repos.products.exists_by("sku", f"p{n}") is (1 <= n <= 3)
+        await repos.products.get_by("sku", f"p{n}")
+        await repos.products.exists(n)
+    assert len(shapes._cache) == built
