@@ -18,7 +18,7 @@ from loom.core.job import JobFailedError, JobTimeoutError
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.slow]
 
-RESULTS_DB = 12  # the Celery result backend: a DB of its own on the shared Redis
+RESULTS_DB = 11  # the Celery result backend: a DB of its own on the shared Redis
 WAIT = 45.0
 
 
