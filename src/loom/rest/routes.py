@@ -101,10 +101,9 @@ class CompiledRoute:
     """URL parameter -> ``execute`` parameter, where they differ: routes whose paths
     differ only in parameter names (``/users/{user_id}``, ``/users/{id}``) share the
     first one's template, as one URL can only be routed one way."""
-
-    @property
-    def operation_id(self) -> str:
-        return f"{self.use_case.__name__}_{self.method.lower()}"
+    operation_id: str = ""
+    """``<UseCase>_<method>``, numbered when one use case serves several routes with
+    the same method (OpenAPI needs them unique)."""
 
     @property
     def is_list(self) -> bool:
@@ -302,8 +301,12 @@ def compile_routes(
                     param_renames=renames,
                 )
             )
+    taken: dict[str, int] = {}
     for position, entry in enumerate(compiled):
         entry.declared = position
+        base = f"{entry.use_case.__name__}_{entry.method.lower()}"
+        taken[base] = taken.get(base, 0) + 1
+        entry.operation_id = base if taken[base] == 1 else f"{base}_{taken[base]}"
     compiled.sort(key=lambda r: route_sort_key(r.path))
     return compiled
 

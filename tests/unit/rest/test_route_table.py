@@ -156,6 +156,14 @@ def test_a_route_setting_wins_over_its_interface(client: TestClient) -> None:
     assert "next_cursor" in client.get("/paged-gadgets/either").json()
 
 
+def test_one_use_case_on_several_routes_has_unique_operation_ids(client: TestClient) -> None:
+    doc = client.get("/openapi.json").json()["paths"]
+    ids = [op["operationId"] for item in doc.values() for op in item.values()]
+    assert len(ids) == len(set(ids))
+    listed = {i for i in ids if i.startswith("ListLowStockGadgetsUseCase_get")}
+    assert len(listed) == 3  # /declared-gadgets/low-stock/, /paged-gadgets/offset, /either
+
+
 def test_openapi_offers_only_the_allowed_modes(client: TestClient) -> None:
     doc = client.get("/openapi.json").json()["paths"]
 
