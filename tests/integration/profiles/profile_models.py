@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
+
 from loom.core.model import (
     BaseModel,
     Cardinality,
@@ -13,6 +15,7 @@ from loom.core.model import (
     RelationField,
 )
 from loom.core.projection.loaders import CountLoader, ExistsLoader, JoinFieldsLoader
+from loom.core.repository.sqlalchemy import table_for
 from loom.core.response import Response
 
 
@@ -116,6 +119,20 @@ ALL_MODELS = (PrfUser, PrfAddress, PrfOrder, PrfItem, PrfInvoice)
 # relations, and the default profile loading what is declared for it.
 
 
+class LegacyPostTotal:
+    """A custom loader written for 0.2: no ProjectionLoader base, ``load_many`` with a
+    SQLAlchemy session."""
+
+    async def load_many(self, session: Any, ids: list[int]) -> dict[int, int]:
+        posts = table_for(PrfPost)
+        stmt = (
+            sa.select(posts.c.author_id, sa.func.count())
+            .where(posts.c.author_id.in_(ids))
+            .group_by(posts.c.author_id)
+        )
+        return {author: count for author, count in (await session.execute(stmt)).all()}
+
+
 class PrfAuthor(BaseModel):
     __tablename__ = "prf_authors"
     id: int = ColumnField(primary_key=True, autoincrement=True)
@@ -130,6 +147,7 @@ class PrfAuthor(BaseModel):
     # Default profile (no profiles=): loaded by every read; via=None is `posts`.
     post_count: int = ProjectionField(loader=CountLoader("PrfPost"))
     has_posts: bool = ProjectionField(loader=ExistsLoader(model="PrfPost", via="posts"))
+    legacy_total: int = ProjectionField(loader=LegacyPostTotal(), profiles=("legacy",), default=0)
 
 
 class PrfPost(BaseModel):

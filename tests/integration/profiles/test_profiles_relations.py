@@ -125,6 +125,18 @@ async def test_filters_follow_a_many_to_many_relation(repos: dict[type, Any]) ->
     assert s["first"].title == "first"
 
 
+async def test_a_0_2_custom_loader_gets_a_session_and_the_page_ids(
+    repos: dict[type, Any],
+) -> None:
+    s = await blog(repos)
+    page = await repos[PrfAuthor].list_with_query(BY_ID, profile="legacy")
+    assert [(a.name, a.legacy_total) for a in page.items] == [("Ada", 2), ("Bob", 0)]
+    async with repos[PrfAuthor].database.begin():  # joins the unit of work's session
+        await repos[PrfPost].create({"author_id": s["bob"].id, "title": "new"})
+        bob = await repos[PrfAuthor].get_by_id(s["bob"].id, profile="legacy")
+        assert bob.legacy_total == 1
+
+
 # -- what it costs (SQL only) -----------------------------------------------------------
 
 

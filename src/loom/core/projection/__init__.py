@@ -430,8 +430,13 @@ def _projection_link(info: ModelInfo, proj: ProjectionInfo) -> ProjectionLink:
         assert loader.via is not None
         remote = _column_name(target, loader.via, what)
         return ProjectionLink(proj, loader, target, _referenced(target, remote, info), remote, many)
-    if not isinstance(loader, ProjectionLoader) and not callable(getattr(loader, "load", None)):
-        raise TypeError(f"{what}: loader must be a ProjectionLoader, got {loader!r}")
+    if not isinstance(loader, ProjectionLoader) and not any(
+        callable(getattr(loader, name, None)) for name in ("load", "load_many", "load_from_object")
+    ):
+        raise TypeError(
+            f"{what}: loader must be a ProjectionLoader (or, as in 0.2, have load_many "
+            f"or load_from_object), got {loader!r}"
+        )
     return ProjectionLink(proj, loader, None, None, None, many)
 
 

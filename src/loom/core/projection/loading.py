@@ -17,7 +17,7 @@ tests and joined columns itself (the SQL adapter aggregates in the database).
 from __future__ import annotations
 
 import typing
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import msgspec
@@ -200,7 +200,10 @@ class ProfileLoader:
         if link.target is None or not isinstance(
             loader, (CountLoader, ExistsLoader, JoinFieldsLoader)
         ):
-            values = list(await loader.load(repo, items, link.field))
+            if callable(getattr(loader, "load", None)):
+                values = list(await loader.load(repo, items, link.field))
+            else:
+                values = await _duck_typed(repo, loader, items, link)
             if len(values) != len(items):
                 raise ValueError(
                     f"{type(loader).__name__} returned {len(values)} values for {len(items)} rows"
@@ -252,6 +255,33 @@ class ProfileLoader:
         value = _joined_value(link)
         groups = await self._link_groups(repo, link, keys)
         return {key: [value(e) for e in rows] for key, rows in groups.items()}
+
+
+async def _duck_typed(repo: Any, loader: Any, items: list[Any], link: ProjectionLink) -> list[Any]:
+    """A loader written for 0.2, without :meth:`ProjectionLoader.load`:
+    ``async load_many(session, ids)`` (a mapping ``id -> value``, or values in the
+    order of ``ids``) where the repository has a SQLAlchemy session to give, else
+    ``load_from_object(obj, ctx)`` per row, ``ctx`` a dict with the ``repository``,
+    the ``field`` name and the page's ``items``."""
+    many = getattr(loader, "load_many", None)
+    manager = getattr(repo, "session_manager", None)
+    one = getattr(loader, "load_from_object", None)
+    if callable(many) and (manager is not None or not callable(one)):
+        if manager is None:
+            raise TypeError(
+                f"{type(loader).__name__}.load_many needs a SQLAlchemy session, which "
+                f"{type(repo).__name__} does not have; give the loader load_from_object"
+            )
+        pk = repo.info.pk.name
+        ids = [getattr(item, pk) for item in items]
+        async with manager.session() as session:
+            found = await many(session, ids)
+        if isinstance(found, Mapping):
+            return [found.get(key) for key in ids]
+        return list(found)
+    assert callable(one)
+    ctx = {"repository": repo, "field": link.field.name, "items": items}
+    return [one(item, ctx) for item in items]
 
 
 def _derive(link: ProjectionLink, children: dict[LinkKey, list[list[Any]]]) -> Any:

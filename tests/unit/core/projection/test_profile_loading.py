@@ -11,6 +11,7 @@ from loom.core.model import BaseModel, Cardinality, ColumnField, ProjectionField
 from loom.core.model import model_info as info_of
 from loom.core.projection import profile_plan
 from loom.core.projection.loaders import CountLoader, ProjectionLoader
+from loom.core.repository.abc.query import QuerySpec, SortSpec
 from loom.testing import InMemoryRepository
 
 
@@ -63,3 +64,36 @@ def test_a_depends_on_cycle_is_a_start_up_error() -> None:
 
     with pytest.raises(TypeError, match=r"PlnLoop.a: depends_on forms a cycle \(a -> b -> a\)"):
         profile_plan(info_of(PlnLoop), "default")
+
+
+class Initial:
+    """A custom loader written for 0.2: ``load_from_object(obj, ctx)``, one row at a time."""
+
+    def load_from_object(self, obj: Any, ctx: dict[str, Any]) -> str:
+        assert ctx["field"] == "initial" and obj in ctx["items"]
+        return obj.name[:1]
+
+
+class PlnPerson(BaseModel):
+    __tablename__ = "pln_people"
+    id: int = ColumnField(primary_key=True, autoincrement=True)
+    name: str = ColumnField(length=20)
+    initial: str = ProjectionField(loader=Initial(), default="?")
+
+
+async def test_a_0_2_object_loader_runs_per_row_on_memory() -> None:
+    repo: Any = InMemoryRepository(PlnPerson, related=lambda model: None)
+    await repo.create({"name": "Ada"})
+    await repo.create({"name": ""})
+    page = await repo.list_with_query(QuerySpec(sort=(SortSpec(field="id"),)))
+    assert [p.initial for p in page.items] == ["A", ""]
+
+
+def test_a_loader_without_any_load_method_is_a_start_up_error() -> None:
+    class PlnNoLoad(BaseModel):
+        __tablename__ = "pln_noload"
+        id: int = ColumnField(primary_key=True, autoincrement=True)
+        x: int = ProjectionField(loader=object())
+
+    with pytest.raises(TypeError, match=r"PlnNoLoad\.x: loader must be a ProjectionLoader"):
+        profile_plan(info_of(PlnNoLoad), "default")
