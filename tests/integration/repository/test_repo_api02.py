@@ -52,6 +52,12 @@ class A2Product(BaseModel):
     reviews: list[A2Review] = RelationField(
         foreign_key="product_id", cardinality=Cardinality.ONE_TO_MANY, profiles=("with_details",)
     )
+    tags: list[A2Tag] = RelationField(
+        foreign_key="product_id",
+        cardinality=Cardinality.MANY_TO_MANY,
+        secondary="a2r_product_tags",
+        profiles=("with_details",),
+    )
 
 
 class A2Review(BaseModel):
@@ -61,12 +67,27 @@ class A2Review(BaseModel):
     stars: int = ColumnField()
 
 
+class A2Tag(BaseModel):
+    __tablename__ = "a2r_tags"
+    id: int = ColumnField(primary_key=True, autoincrement=True)
+    name: str = ColumnField(length=20)
+
+
+class A2ProductTag(BaseModel):
+    __tablename__ = "a2r_product_tags"
+    id: int = ColumnField(primary_key=True, autoincrement=True)
+    product_id: int = ColumnField(foreign_key="a2r_products.id", on_delete=OnDelete.CASCADE)
+    tag_id: int = ColumnField(foreign_key="a2r_tags.id", on_delete=OnDelete.CASCADE)
+
+
 class Repos:
     def __init__(self, kind: str, make: Any) -> None:
         self.kind = kind
         self.categories = make(A2Category)
         self.products = make(A2Product)
         self.reviews = make(A2Review)
+        self.tags = make(A2Tag)
+        self.product_tags = make(A2ProductTag)
 
 
 @pytest.fixture(params=[*SQL_BACKENDS, pytest.param("memory", id="memory")])
@@ -95,6 +116,10 @@ async def _catalogue(r: Repos) -> dict[str, Any]:
     p3 = await r.products.create({"sku": "p3", "stock": 7})
     for product, stars in ((p1, 5), (p1, 2), (p2, 4)):
         await r.reviews.create({"productId": product.id, "stars": stars})
+    sale = await r.tags.create({"name": "sale"})
+    new = await r.tags.create({"name": "new"})
+    for product, tag in ((p1, sale), (p3, sale), (p3, new)):
+        await r.product_tags.create({"productId": product.id, "tagId": tag.id})
     return {"tools": tools, "hand": hand, "p1": p1, "p2": p2, "p3": p3}
 
 
@@ -173,6 +198,13 @@ async def test_dotted_paths_filter_through_relations(repos: Repos) -> None:
     )
 
 
+async def test_many_to_many_paths(repos: Repos) -> None:
+    await _catalogue(repos)
+    assert await _skus(repos, FilterSpec("tags.name", FilterOp.EQ, "sale")) == ["p1", "p3"]
+    assert await _skus(repos, FilterSpec("tags.name", FilterOp.EQ, "new")) == ["p3"]
+    assert await _skus(repos, FilterSpec("tags", FilterOp.NOT_EXISTS)) == ["p2"]
+
+
 async def test_exists_and_not_exists(repos: Repos) -> None:
     await _catalogue(repos)
     assert await _skus(repos, FilterSpec("reviews", FilterOp.EXISTS)) == ["p1", "p2"]
@@ -229,6 +261,7 @@ async def test_orm_classes_carry_the_relations(repos: Repos) -> None:
             sa.select(product)
             .options(
                 selectinload(product.reviews),  # type: ignore[attr-defined]
+                selectinload(product.tags),  # type: ignore[attr-defined]
                 selectinload(product.category).selectinload(category.parent),  # type: ignore[attr-defined]
             )
             .order_by(product.id)  # type: ignore[attr-defined]
@@ -240,13 +273,14 @@ async def test_orm_classes_carry_the_relations(repos: Repos) -> None:
                 sorted(r.stars for r in p.reviews),
                 p.category.name if p.category else None,
                 p.category.parent.name if p.category and p.category.parent else None,
+                sorted(t.name for t in p.tags),
             )
             for p in rows
         ]
     assert summary == [
-        ("p1", [2, 5], "tools", None),
-        ("p2", [4], "hand tools", "tools"),
-        ("p3", [], None, None),
+        ("p1", [2, 5], "tools", None, ["sale"]),
+        ("p2", [4], "hand tools", "tools", []),
+        ("p3", [], None, None, ["new", "sale"]),
     ]
 
 
@@ -258,7 +292,7 @@ async def test_lookups_reuse_one_statement_per_shape(repos: Repos) -> None:
     await repos.products.exists_by("sku", "p1")
     await repos.products.get_by("sku", "p1")
     await repos.products.exists(1)
-    kinds = {key[0] for key in shapes._cache.keys()}
+    kinds = {key[0] for key in shapes._cache}
     assert {"exists", "exists_pk", "page"} <= kinds  # built once, kept
     built = len(shapes._cache)
     for n in range(5):

@@ -131,20 +131,32 @@ def _add_relationships(model: type, orm: type) -> None:
         target = get_compiled(link.target.model)
         local = table_for(model).c[link.local_column]
         remote = table_for(link.target.model).c[link.remote_column]
-        # The foreign side: the column that references the other table.
-        foreign = remote if local.primary_key and not remote.primary_key else local
-        setattr(
-            orm,
-            rel.name,
-            relationship(
+        through = getattr(link, "through", None)
+        if through is not None:
+            # Many-to-many: over the association table's two foreign keys.
+            table = compile_model(through.table.model)
+            near, far = table.c[through.local], table.c[through.remote]
+            made = relationship(
+                target,
+                secondary=table,
+                primaryjoin=local == near,
+                secondaryjoin=remote == far,
+                foreign_keys=[near, far],
+                uselist=True,
+                viewonly=True,
+            )
+        else:
+            # The foreign side: the column that references the other table.
+            foreign = remote if local.primary_key and not remote.primary_key else local
+            made = relationship(
                 target,
                 primaryjoin=local == remote,
                 foreign_keys=[foreign],
                 remote_side=[remote],
                 uselist=link.many,
                 viewonly=True,
-            ),
-        )
+            )
+        setattr(orm, rel.name, made)
 
 
 class CoreModel(Generic[M]):
