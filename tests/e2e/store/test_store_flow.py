@@ -361,9 +361,11 @@ def test_user_validation_is_422(api: httpx.Client) -> None:
     body = problem(
         api.post("/users", json={"fullName": "   ", "email": email}), 422, "rule_violations"
     )
-    assert body["errors"] == [{"field": "fullName", "message": "must not be blank"}]
+    # Rule violations name the Python field, as in 0.2 (body validation errors name the
+    # key as sent on the wire).
+    assert body["errors"] == [{"field": "full_name", "message": "must not be blank"}]
     both = problem(api.post("/users", json={"fullName": "", "email": "nope"}), 422)
-    assert {e["field"] for e in both["errors"]} == {"email", "fullName"}
+    assert {e["field"] for e in both["errors"]} == {"email", "full_name"}
     ok(api.post("/users", json={"fullName": "Ann", "email": email}), 201)
     dup = problem(
         api.post("/users", json={"full_name": "Other Ann", "email": email}), 422, "rule_violations"
