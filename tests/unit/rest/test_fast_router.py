@@ -48,3 +48,22 @@ def test_reserved_static_paths_of_the_app_win_over_a_parameter_route() -> None:
     client = _client(reserved={"/docs"})
     assert client.get("/docs").text.startswith("fallback")
     assert client.get("/anything").text == "slug {'slug': 'anything'}"
+
+
+def test_both_slash_forms_reach_the_route_directly() -> None:
+    routes = [
+        Route("/items/", _asgi("collection"), methods=None),
+        Route("/items/{id}", _asgi("item"), methods=None),
+    ]
+    client = TestClient(LoomRouteMiddleware(_asgi("fallback"), routes=routes))
+    for path in ("/items", "/items/"):
+        assert client.post(path, follow_redirects=False).text == "collection {}"
+    for path in ("/items/7", "/items/7/"):
+        assert client.get(path, follow_redirects=False).text == "item {'id': '7'}"
+    assert client.get("/items/7//").text.startswith("fallback")
+
+
+def test_a_reserved_path_with_a_slash_is_not_taken_by_a_parameter_route() -> None:
+    client = _client(reserved={"/docs"})
+    assert client.get("/docs/", follow_redirects=False).text.startswith("fallback")
+    assert client.get("/anything/").text == "slug {'slug': 'anything'}"
