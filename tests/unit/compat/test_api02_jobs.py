@@ -319,3 +319,22 @@ async def test_inline_job_service_runs_after_commit_and_swallows_job_errors(
         assert [entry[0] for entry in SEEN] == ["ok", "failed"]
     finally:
         await runtime.shutdown()
+
+
+class SyncJob(Job[int]):
+    """0.2 allows a plain ``def execute``."""
+
+    def execute(self, n: int) -> int:
+        return n + 1
+
+
+async def test_a_job_with_a_synchronous_execute_runs(tmp_path: Any) -> None:
+    runtime = _runtime(tmp_path)
+    await runtime.startup()
+    try:
+        async with runtime.unit_of_work():
+            handle = runtime.job_service.dispatch(SyncJob, params={"n": 41})
+        assert await handle.wait_async(timeout=10) == 42
+        assert await runtime.job_service.run(SyncJob, params={"n": 1}) == 2
+    finally:
+        await runtime.shutdown()
