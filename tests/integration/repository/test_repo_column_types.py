@@ -28,6 +28,7 @@ class CtrDoc(BaseModel):
     id: int = ColumnField(Integer, primary_key=True, autoincrement=True)
     title: Annotated[str, String(30), Field(index=True)]
     price: decimal.Decimal = ColumnField(Numeric(precision=12, scale=3))
+    rate: float = ColumnField(Numeric(precision=6, scale=2), default=1.25)
     body: dict[str, Any] = ColumnField(Postgres.JSONB, default_factory=dict)
     tags: list[int] = ColumnField(Postgres.ARRAY(Integer), default_factory=list)
     ref: uuid.UUID | None = ColumnField(Postgres.UUID)
@@ -55,6 +56,7 @@ async def test_typed_columns_round_trip(database: Any) -> None:
     got = await docs.get_by_id(made.id)
     assert got is not None
     assert got.price == decimal.Decimal("12.345")
+    assert got.rate == 1.25 and type(got.rate) is float
     assert got.body == {"a": [1, 2], "b": None}
     assert got.tags == [3, 1, 2]
     assert got.ref == ref

@@ -93,6 +93,9 @@ def _explicit_type(ctype: ColumnType, col: ColumnInfo | None) -> sa.types.TypeEn
     where = f"column {col.name!r}: " if col is not None else ""
     if name == "DateTime" and not args:
         return UTCDateTime() if kwargs.get("timezone", True) else sa.DateTime()
+    if name == "Numeric" and col is not None and col.python_type is float:
+        # A float field on an exact column: read floats back, not Decimals.
+        return sa.Numeric(*args, **{"asdecimal": False, **kwargs})
     if name == "BigInteger" and not args and not kwargs:
         return BigInt  # INTEGER on SQLite, so an autoincrement key still works there
     if name == "JSONB" and not args:
