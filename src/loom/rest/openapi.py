@@ -205,7 +205,7 @@ def build_openapi(
         return [add(t)]
 
     for i, route in enumerate(routes):
-        body = route.plan.codec.input_type if route.plan.codec is not None else None
+        body = route.plan.codec.json_schema_type() if route.plan.codec is not None else None
         result = route.plan.result_type
         if result is Any or result is None:
             result = getattr(route.use_case, "result_type", Any)

@@ -87,3 +87,14 @@ def test_field_helpers() -> None:
     assert get_command_fields(CreateItem)["quantity"].default == 1
     assert get_command_fields(CreateItem)["name"].default is msgspec.UNSET
     assert is_patch_command(UpdateStock) and not is_patch_command(CreateItem)
+
+
+def test_the_request_schema_shows_which_patch_fields_accept_null() -> None:
+    from loom.core.command import codec_for
+
+    schema = msgspec.json.schema(codec_for(UpdateStock).json_schema_type())
+    (definition,) = schema["$defs"].values()
+    props = definition["properties"]
+    assert props["quantity"] == {"type": "integer"}
+    assert {"type": "null"} in props["note"]["anyOf"]
+    assert set(props) == {"quantity", "note"} and not definition.get("required")
