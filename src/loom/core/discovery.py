@@ -399,9 +399,12 @@ def _mode(cfg: Any) -> str:
     mode = select(cfg, "app.discovery.mode")
     if mode is not None:
         return str(mode)
-    # No mode: the key that is present says which one (configs written for Loom's old
-    # default ``modules`` keep working); neither means 0.2's default, ``interfaces``.
-    for candidate in ("modules", "manifest", "interfaces"):
+    # No mode: 0.2's ``interfaces.modules`` means its default mode; otherwise the key
+    # that is present says which one (configs written for Loom's old default,
+    # ``modules``, keep working); none means ``interfaces``.
+    if select(cfg, "app.discovery.interfaces.modules") is not None:
+        return "interfaces"
+    for candidate in ("modules", "manifest"):
         if select(cfg, f"app.discovery.{candidate}") is not None:
             return candidate
     return "interfaces"

@@ -352,6 +352,10 @@ def test_without_a_mode_the_present_key_picks_it(project: Path) -> None:
     assert _names(discover(load_config(path)).models) == {"DiscShelf", "DiscItem"}
     path = config(project, "implied_manifest", "manifest:\n  module: disc_shop_app.manifest")
     assert _names(discover(load_config(path)).use_cases) == {"CountItems"}
+    # 0.2's key wins over a leftover modules list: interfaces was 0.2's default.
+    both = "interfaces:\n  modules: [disc_shop_app.interface]\nmodules:\n  include: [nope]"
+    path = config(project, "implied_interfaces", both)
+    assert _names(discover(load_config(path)).interfaces) == {"DiscItemInterface"}
 
 
 def test_default_mode_without_interfaces_modules_names_the_key(project: Path) -> None:
