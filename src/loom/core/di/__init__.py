@@ -252,10 +252,13 @@ class LoomContainer(Container):
 
     def scope_of(self, key: Any) -> Scope | None:
         """The registered scope of ``key`` (``None`` when not registered here)."""
-        if key in self._scoped:
-            return self._scoped[key][1]
-        if key in self._instances or key in self._factories:
-            return Scope.SINGLETON
+        try:
+            if key in self._scoped:
+                return self._scoped[key][1]
+            if key in self._instances or key in self._factories:
+                return Scope.SINGLETON
+        except TypeError:  # an unhashable annotation is no registered key
+            pass
         return None
 
     @contextlib.contextmanager

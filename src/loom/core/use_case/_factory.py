@@ -43,6 +43,20 @@ def _resolved_kwargs(cls: type, container: Container) -> dict[str, Any]:
     return kwargs
 
 
+def _has_per_call_dependency(cls: type, container: Container) -> bool:
+    """A constructor parameter registered with a TRANSIENT or REQUEST scope
+    (``LoomContainer``): it must be resolved again for every call."""
+    scope_of = getattr(container, "scope_of", None)
+    if scope_of is None:
+        return False
+    init = cls.__dict__.get("__init__") or getattr(cls, "__init__")  # noqa: B009
+    try:
+        hints = _init_hints(cls, init)
+    except Exception:
+        return False
+    return any(scope_of(h) not in (None, "singleton") for h in hints.values() if h is not None)
+
+
 _WRITES = frozenset({"STORE_ATTR", "DELETE_ATTR"})
 _ESCAPES = frozenset({"setattr", "delattr", "__dict__", "__setattr__", "__delattr__", "vars"})
 
@@ -106,6 +120,15 @@ def instance_factory(cls: type, container: Container, main_repo: Any) -> Callabl
             return inst
 
         return bare
+    if _has_per_call_dependency(cls, container):
+
+        def rebuilt() -> Any:
+            inst = container.build(cls)
+            if main_repo is not None and "_main_repo" not in inst.__dict__:
+                inst._main_repo = main_repo
+            return inst
+
+        return rebuilt
     try:
         kwargs = _resolved_kwargs(cls, container)
     except Exception:

@@ -109,3 +109,32 @@ async def test_build_runtime_modules_feed_use_cases(tmp_path: Path) -> None:
         assert await runtime.execute(DiNote) == "Clock"
     finally:
         await runtime.shutdown()
+
+
+SEEN: list[tuple[Session, Clock]] = []
+
+
+class DiFresh(UseCase[Any, None]):
+    def __init__(self, session: Session, clock: Clock) -> None:
+        self.session = session
+        self.clock = clock
+
+    async def execute(self) -> None:
+        SEEN.append((self.session, self.clock))
+
+
+async def test_transient_dependencies_are_fresh_per_call(tmp_path: Path) -> None:
+    def infra(container: LoomContainer) -> None:
+        container.register(Session, scope=Scope.TRANSIENT)
+        container.register(Clock)
+
+    cfg = {"app": {"name": "di2"}, "database": {"url": f"sqlite+aiosqlite:///{tmp_path}/e.db"}}
+    runtime = build_runtime(cfg, components=Components(use_cases=[DiFresh]), modules=[infra])
+    await runtime.startup()
+    try:
+        await runtime.execute(DiFresh)
+        await runtime.execute(DiFresh)
+    finally:
+        await runtime.shutdown()
+    (s1, c1), (s2, c2) = SEEN[-2:]
+    assert s1 is not s2 and c1 is c2
