@@ -257,6 +257,22 @@ async def test_a_group_left_unsettled_by_a_crash_is_settled_on_recovery(db_url: 
         await runtime.shutdown()
 
 
+async def test_a_group_dispatched_outside_a_transaction_is_recorded_then_run(
+    db_url: str,
+) -> None:
+    runtime = await _runtime(db_url)
+    try:
+        group = runtime.job_service.dispatch_parallel(
+            [(DoubleJob, {"n": 5}), (DoubleJob, {"n": 6})], on_all_success=RecordingCallback
+        )
+        assert group.group_id is not None
+        assert await group.wait_all_async(timeout=10) == [10, 12]
+        record = await runtime.job_service.wait(group.group_id, timeout=10)
+        assert (record.state, record.result) == ("succeeded", [10, 12])
+    finally:
+        await runtime.shutdown()
+
+
 async def test_a_rolled_back_group_leaves_no_record_and_runs_nothing(db_url: str) -> None:
     runtime = await _runtime(db_url)
     try:
