@@ -64,6 +64,13 @@ def jobs_table(metadata: sa.MetaData) -> sa.Table:
 class SQLAlchemyJobStore:
     """:class:`~loom.core.job.store.JobStore` on a :class:`Database`."""
 
+    lease: float | None = None
+    """Seconds a claim holds a running job (kept in ``available_at``), or None for no
+    lease. The in-process backend sets it (10 s) and renews the lease of the jobs it
+    runs; another process then takes a running job over only once its lease expired.
+    Without a lease (Celery, whose broker redelivers a dead worker's message) a
+    takeover is unconditional."""
+
     def __init__(self, database: Database) -> None:
         self.database = database
         self.table = jobs_table(database.metadata)
@@ -147,17 +154,48 @@ class SQLAlchemyJobStore:
         return self._record(row) if row is not None else None
 
     async def claim(self, job_id: str, *, allow_running: bool = False) -> JobRecord | None:
+        """The record, now ``running`` (under a lease of :attr:`lease` seconds when
+        set), or None when it is not to be run here.
+
+        One atomic UPDATE, so of several processes claiming one job exactly one gets
+        it. ``allow_running`` takes over a ``running`` record, once its lease expired
+        when there is one: its runner is dead (a live one renews it, :meth:`renew`).
+        """
         t = self.table
-        states = ("pending", "running") if allow_running else ("pending",)
-        stmt = (
-            sa.update(t)
-            .where(t.c.id == job_id, t.c.state.in_(states))
-            .values(state="running", attempts=t.c.attempts + 1, started_at=utcnow())
-            .returning(*t.c)
-        )
+        now = utcnow()
+        lease = self.lease
+        claimable = t.c.state == "pending"
+        values: dict[str, Any] = {"state": "running", "attempts": t.c.attempts + 1}
+        values["started_at"] = now
+        if allow_running:
+            running = t.c.state == "running"
+            if lease is not None:
+                expired = sa.or_(t.c.available_at.is_(None), t.c.available_at <= now)
+                running = sa.and_(running, expired)
+            claimable = sa.or_(claimable, running)
+        if lease is not None:
+            values["available_at"] = now + dt.timedelta(seconds=lease)
+        stmt = sa.update(t).where(t.c.id == job_id, claimable).values(values).returning(*t.c)
         async with self.database.connection() as conn:
             row = (await conn.execute(stmt)).first()
         return self._record(row) if row is not None else None
+
+    async def renew(self, job_id: str) -> None:
+        """Extend the lease of a job this process is running."""
+        t = self.table
+        until = utcnow() + dt.timedelta(seconds=self.lease or 0.0)
+        stmt = sa.update(t).where(t.c.id == job_id, t.c.state == "running")
+        async with self.database.connection() as conn:
+            await conn.execute(stmt.values(available_at=until))
+
+    async def release(self, job_id: str) -> None:
+        """Back to ``pending`` (the attempt not counted): a job this process was
+        running when it had to stop, for any process to run again."""
+        t = self.table
+        stmt = sa.update(t).where(t.c.id == job_id, t.c.state == "running")
+        values = {"state": "pending", "attempts": t.c.attempts - 1, "available_at": None}
+        async with self.database.connection() as conn:
+            await conn.execute(stmt.values(**values))
 
     async def _update(self, job_id: str, **values: Any) -> None:
         t = self.table
