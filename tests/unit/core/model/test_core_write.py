@@ -34,7 +34,7 @@ INFO = model_info(UwPost)
 
 class PatchPost(Command, frozen=True):
     title: Patch[str] = None
-    body: Patch[str] = None
+    body: Patch[str | None] = None  # Patch[str] would refuse the explicit null below
 
 
 def test_create_struct_has_only_writable_fields_and_their_defaults() -> None:
