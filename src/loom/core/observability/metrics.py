@@ -10,11 +10,20 @@ benchmark measured 5-10 us of a 20 us request); here they are plain counts per l
 tuple (a dict lookup, a ``bisect`` and two increments under one lock) that a
 collector turns into the same Prometheus families when the endpoint is scraped.
 Job metrics, recorded far less often, use ``prometheus_client``'s own types.
+
+Several worker processes (``uvicorn --workers N``, gunicorn, ``loom run --workers N``)
+each count their own requests. With ``PROMETHEUS_MULTIPROC_DIR`` set (before the
+process imports ``prometheus_client``), every metric is recorded with
+``prometheus_client``'s own types, which write to files in that directory, and a
+scrape answers the totals of all the workers (``MultiProcessCollector``), whichever
+worker it reaches. That costs a few microseconds per request more; the directory must
+be emptied between runs of the server (``loom run --workers`` does it).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -31,7 +40,15 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
-__all__ = ["Metrics", "PoolStatsProvider", "set_pool_stats_provider"]
+__all__ = ["Metrics", "PoolStatsProvider", "multiprocess_dir", "set_pool_stats_provider"]
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def multiprocess_dir() -> str | None:
+    """The directory of prometheus_client's multiprocess mode, when it is on."""
+    return os.environ.get(MULTIPROC_ENV) or os.environ.get(MULTIPROC_ENV.lower()) or None
+
 
 #: Returns the DB pool's current numbers, e.g. ``{"in_use": 3, "size": 10}``.
 PoolStatsProvider = Callable[[], Mapping[str, float] | None]
@@ -137,6 +154,40 @@ class _Counts:
         return histogram
 
 
+class _SharedCounts:
+    """The :class:`_Counts` calls on a ``prometheus_client`` counter or histogram,
+    whose values go to the multiprocess directory (children cached per labels)."""
+
+    __slots__ = ("children", "metric", "name")
+
+    def __init__(
+        self,
+        name: str,
+        doc: str,
+        labels: Sequence[str],
+        registry: CollectorRegistry,
+        bounds: Sequence[float] = (),
+    ) -> None:
+        self.name = name
+        if bounds:
+            self.metric: Any = Histogram(name, doc, labels, buckets=bounds, registry=registry)
+        else:
+            self.metric = Counter(name, doc, labels, registry=registry)
+        self.children: dict[tuple[str, ...], Any] = {}
+
+    def _child(self, key: tuple[str, ...]) -> Any:
+        child = self.children.get(key)
+        if child is None:
+            child = self.children[key] = self.metric.labels(*key)
+        return child
+
+    def inc(self, key: tuple[str, ...]) -> None:
+        self._child(key).inc()
+
+    def observe(self, key: tuple[str, ...], value: float) -> None:
+        self._child(key).observe(value)
+
+
 class _CountsCollector(Collector):
     def __init__(self, families: Sequence[_Counts], lock: threading.Lock) -> None:
         self._families = families
@@ -158,30 +209,45 @@ class Metrics:
         prefix = f"{namespace}_" if namespace else ""
         reg = self.registry
         self._lock = threading.Lock()
-        self.http_requests = _Counts(
+        self.multiprocess_dir = multiprocess_dir()
+        """prometheus_client's multiprocess directory: totals of every worker."""
+        shared = self.multiprocess_dir is not None
+
+        def family(name: str, doc: str, labels: list[str], bounds: Sequence[float] = ()) -> Any:
+            if shared:
+                return _SharedCounts(name, doc, labels, reg, bounds)
+            return _Counts(name, doc, labels, bounds)
+
+        self.http_requests = family(
             f"{prefix}http_requests",
             "HTTP requests by method, route template and status.",
             ["method", "route", "status"],
         )
-        self.http_latency = _Counts(
+        self.http_latency = family(
             f"{prefix}http_request_duration_seconds",
             "HTTP request latency by method and route template.",
             ["method", "route"],
             _HTTP_BUCKETS,
         )
-        self.use_case_latency = _Counts(
+        self.use_case_latency = family(
             f"{prefix}use_case_duration_seconds",
             "Use-case execution latency by use case.",
             ["use_case"],
             _HTTP_BUCKETS,
         )
-        self.use_case_failures = _Counts(
+        self.use_case_failures = family(
             f"{prefix}use_case_failures",
             "Use-case executions that raised, by use case.",
             ["use_case"],
         )
-        hot = (self.http_requests, self.http_latency, self.use_case_latency, self.use_case_failures)
-        reg.register(_CountsCollector(hot, self._lock))
+        if not shared:
+            hot = (
+                self.http_requests,
+                self.http_latency,
+                self.use_case_latency,
+                self.use_case_failures,
+            )
+            reg.register(_CountsCollector(hot, self._lock))
         self.jobs = Counter(
             f"{prefix}jobs",
             "Job lifecycle events by job, queue and state.",
@@ -195,7 +261,8 @@ class Metrics:
             buckets=_JOB_BUCKETS,
             registry=reg,
         )
-        reg.register(_PoolCollector(self, f"{prefix}db_pool_connections"))
+        self._pool_collector = _PoolCollector(self, f"{prefix}db_pool_connections")
+        reg.register(self._pool_collector)
         self._children: dict[tuple[Any, ...], Any] = {}
 
     def _child(self, metric: Any, *labels: str) -> Any:
@@ -232,5 +299,14 @@ class Metrics:
         self.pool_stats_provider = provider
 
     def render(self) -> tuple[bytes, str]:
-        """The text exposition of this app's registry and its content type."""
-        return generate_latest(self.registry), CONTENT_TYPE_LATEST
+        """The text exposition of this app's registry and its content type; in
+        multiprocess mode the totals of every worker's files, plus the pool gauge of
+        the worker answering (a pool belongs to one process)."""
+        if self.multiprocess_dir is None:
+            return generate_latest(self.registry), CONTENT_TYPE_LATEST
+        from prometheus_client.multiprocess import MultiProcessCollector
+
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=self.multiprocess_dir)
+        registry.register(self._pool_collector)
+        return generate_latest(registry), CONTENT_TYPE_LATEST
