@@ -3,18 +3,17 @@ encode, so the document cannot drift from what is really accepted and returned."
 
 from __future__ import annotations
 
-import datetime as _dt
-import decimal
 import types as types_mod
 import typing
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
 import msgspec
 
 from loom.core.model import model_info
-from loom.core.repository.abc.query import MAX_LIMIT, FilterOp, PaginationMode
+from loom.core.model._write import INT64_MAX, INT64_MIN
+from loom.core.repository.abc.query import MAX_LIMIT, PaginationMode
+from loom.rest.query import filter_ops, filter_schema, scalar_schema, sort_schema
 from loom.rest.routes import CompiledRoute
 
 __all__ = ["PROBLEM_SCHEMA", "build_openapi"]
@@ -47,6 +46,16 @@ PROBLEM_SCHEMA: dict[str, Any] = {
     "required": ["type", "title", "status", "detail", "code"],
 }
 
+_CURSOR_HELP = (
+    "Cursor mode: the `next_cursor` of the previous page. Given without `pagination`, it "
+    "pages by cursor. Anything but a `next_cursor` this list returned, or a cursor with "
+    "`pagination=offset` or `page`, is a 422 naming this parameter."
+)
+_RULES_HELP = (
+    "Validation failure (`code: validation_error`), or business rules the schema cannot "
+    "express failed (`code: rule_violations`, every failed rule in `errors`)"
+)
+
 _ERRORS = {
     "400": "Malformed request",
     "404": "Not found",
@@ -58,22 +67,7 @@ _ERRORS = {
 }
 
 
-def _scalar_schema(t: Any) -> dict[str, Any]:
-    if t is int:
-        return {"type": "integer"}
-    if t is float:
-        return {"type": "number"}
-    if t is bool:
-        return {"type": "boolean"}
-    if t is _dt.datetime:
-        return {"type": "string", "format": "date-time"}
-    if t is _dt.date:
-        return {"type": "string", "format": "date"}
-    if t is uuid.UUID:
-        return {"type": "string", "format": "uuid"}
-    if t is decimal.Decimal:
-        return {"type": "string", "format": "decimal"}
-    return {"type": "string"}
+_scalar_schema = scalar_schema
 
 
 def _list_parameters(route: CompiledRoute) -> list[dict[str, Any]]:
@@ -98,14 +92,14 @@ def _list_parameters(route: CompiledRoute) -> list[dict[str, Any]]:
         {
             "name": "page",
             "in": "query",
-            "schema": {"type": "integer", "minimum": 1, "default": 1},
+            "schema": {"type": "integer", "minimum": 1, "maximum": 10**9, "default": 1},
             "description": "Offset mode: page number, from 1.",
         },
         {
             "name": "after",
             "in": "query",
             "schema": {"type": "string"},
-            "description": "Cursor mode: the `next_cursor` of the previous page.",
+            "description": _CURSOR_HELP,
         },
         {
             "name": "cursor",
@@ -116,38 +110,32 @@ def _list_parameters(route: CompiledRoute) -> list[dict[str, Any]]:
         {
             "name": "direction",
             "in": "query",
-            "schema": {"type": "string", "enum": ["ASC", "DESC"], "default": "ASC"},
+            "schema": {
+                "type": "string",
+                "enum": ["ASC", "DESC", "asc", "desc"],
+                "default": "ASC",
+            },
         },
     ]
     if model is None:
         return params
     info = model_info(model)
-    names = [c.name for c in info.columns.values()]
     params.append(
         {
             "name": "sort",
             "in": "query",
-            "schema": {"type": "string", "enum": names},
-            "description": "Field to sort on (the primary key breaks ties).",
+            "schema": sort_schema(info),
+            "description": (
+                "Fields to sort on, comma-separated; `-field` sorts that one descending "
+                "(the primary key breaks ties)."
+            ),
         }
     )
     for col in info.columns.values():
-        base = _scalar_schema(col.python_type)
-        for op in FilterOp:
-            if op in (FilterOp.LIKE, FilterOp.ILIKE) and col.python_type is not str:
-                continue
-            if op in (FilterOp.GT, FilterOp.GTE, FilterOp.LT, FilterOp.LTE) and col.python_type in (
-                bool,
-                str,
-            ):
-                continue
-            if op is FilterOp.IS_NULL:
-                schema: dict[str, Any] = {"type": "boolean"}
-            elif op is FilterOp.IN:
-                schema = {"type": "string", "description": "comma-separated values"}
-            else:
-                schema = dict(base)
-            params.append({"name": f"{col.name}__{op.value}", "in": "query", "schema": schema})
+        for op in filter_ops(col):
+            params.append(
+                {"name": f"{col.name}__{op.value}", "in": "query", **filter_schema(col, op)}
+            )
     return params
 
 
@@ -258,12 +246,9 @@ def build_openapi(
             )
         if body_i is not None:
             codec = route.plan.codec
-            required = any(
-                f.required
-                for f in msgspec.structs.fields(codec.input_type)  # type: ignore[union-attr]
-            )
             op["requestBody"] = {
-                "required": required,
+                # The codec's own flag: without a body, an all-optional command is empty.
+                "required": codec.body_required,  # type: ignore[union-attr]
                 "content": {"application/json": {"schema": schemas[body_i]}},
             }
         success: dict[str, Any] = {"description": "Success"}
@@ -278,6 +263,8 @@ def build_openapi(
         for code, text in _ERRORS.items():
             if code == "415" and body_i is None:
                 continue
+            if code == "422" and getattr(route.plan, "rules", None):
+                text = _RULES_HELP
             op["responses"][code] = {
                 "description": text,
                 "content": {
@@ -291,6 +278,8 @@ def build_openapi(
             },
         }
         paths.setdefault(route.path, {})[route.method.lower()] = op
+    _link_creates(routes, paths)
+    _bound_integers(components)
     for path, item in (extra_paths or {}).items():
         paths.setdefault(path, {}).update(item)
     info: dict[str, Any] = {"title": title, "version": version}
@@ -302,3 +291,63 @@ def build_openapi(
         "paths": paths,
         "components": {"schemas": components},
     }
+
+
+def _bound_integers(node: Any) -> None:
+    """Every integer of the document within int64, as the columns store them and the
+    decoders enforce; bounds a type already declares are kept."""
+    if isinstance(node, dict):
+        kind = node.get("type")
+        if kind == "integer" or (isinstance(kind, list) and "integer" in kind):
+            if "minimum" not in node and "exclusiveMinimum" not in node:
+                node["minimum"] = INT64_MIN
+            if "maximum" not in node and "exclusiveMaximum" not in node:
+                node["maximum"] = INT64_MAX
+        for value in node.values():
+            _bound_integers(value)
+    elif isinstance(node, list):
+        for value in node:
+            _bound_integers(value)
+
+
+_ITEM_METHODS = ("GET", "PUT", "PATCH", "DELETE")
+
+
+def _link_creates(routes: Sequence[CompiledRoute], paths: dict[str, Any]) -> None:
+    """OpenAPI links from each create (a 201 POST on a collection) to the operations on
+    ``<collection>/{id}``: the new row's key from the response, the collection's own
+    path parameters from the request. Stateful clients (and fuzzers) follow them."""
+    by_path: dict[str, list[CompiledRoute]] = {}
+    for route in routes:
+        by_path.setdefault(route.path.rstrip("/"), []).append(route)
+    for route in routes:
+        if route.method != "POST" or route.status_code != 201:
+            continue
+        model = route.model or getattr(route.use_case, "model", None)
+        if model is None:
+            continue
+        pk = model_info(model).pk
+        key = pk.camel if pk is not None else "id"
+        base = route.path.rstrip("/")
+        links: dict[str, Any] = {}
+        for path, targets in by_path.items():
+            head, _, last = path.rpartition("/")
+            if head != base or not (last.startswith("{") and last.endswith("}")):
+                continue
+            new_param = last[1:-1]
+            for target in targets:
+                if (
+                    target.method not in ("GET", "PUT", "PATCH", "DELETE")
+                    or not target.operation_id
+                ):
+                    continue
+                parameters = {name: f"$request.path.{name}" for name in route.path_param_types}
+                parameters[new_param] = f"$response.body#/{key}"
+                links[target.operation_id] = {
+                    "operationId": target.operation_id,
+                    "parameters": parameters,
+                }
+        if links:
+            op = paths.get(route.path, {}).get("post")
+            if op is not None:
+                op["responses"]["201"]["links"] = links

@@ -5,16 +5,24 @@
 ``<field>__<op>=<value>`` (``eq ne gt gte lt lte in like ilike is_null``; a bare
 ``<field>=<value>`` means ``eq``), ``profile=<name>``. Only the model's own fields
 may be filtered or sorted on; anything else is a 422 naming the parameter.
+
+The OpenAPI document describes each parameter with :func:`sort_schema`,
+:func:`filter_schema` and the ``*_TEXT`` patterns below, and the parser checks the
+text against the same patterns: what the document calls valid is what is accepted.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import re
+import uuid
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from loom.core.errors import FieldError, ValidationError
 from loom.core.model import ColumnInfo, ModelInfo
+from loom.core.model._write import INT64_MAX, INT64_MIN
 from loom.core.repository._coerce import coerce_filter_value
 from loom.core.repository.abc.query import (
     DEFAULT_LIMIT,
@@ -28,22 +36,119 @@ from loom.core.repository.abc.query import (
     SortSpec,
 )
 
-__all__ = ["RESERVED", "parse_list_query"]
+__all__ = [
+    "DATETIME_TEXT",
+    "DATE_TEXT",
+    "DECIMAL_TEXT",
+    "INT64",
+    "RESERVED",
+    "UUID_TEXT",
+    "filter_ops",
+    "filter_schema",
+    "parse_list_query",
+    "scalar_schema",
+    "sort_schema",
+]
+
+INT64: dict[str, Any] = {"type": "integer", "minimum": INT64_MIN, "maximum": INT64_MAX}
+"""The integers a column stores (and a path id or filter may name)."""
+
+# Years 0002..9998: any UTC offset keeps the instant inside Python's datetime range.
+_YEAR = "(?!0000|0001|9999)[0-9]{4}"
+DATE_TEXT = rf"^{_YEAR}-[0-9]{{2}}-[0-9]{{2}}$"
+DATETIME_TEXT = rf"^{_YEAR}-[0-9]{{2}}-[0-9]{{2}}T"
+UUID_TEXT = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+DECIMAL_TEXT = r"^-?[0-9]{1,20}(\.[0-9]{1,20})?$"
+_MAX_IN = 1000
+_BOOL_OPS = (FilterOp.IS_NULL, FilterOp.EXISTS, FilterOp.NOT_EXISTS)
+_ORDER_OPS = (FilterOp.GT, FilterOp.GTE, FilterOp.LT, FilterOp.LTE)
+
+
+def scalar_schema(t: Any) -> dict[str, Any]:
+    """The JSON Schema of one value of a column (or path parameter) of type ``t``."""
+    if t is bool:
+        return {"type": "boolean"}
+    if t is int:
+        return dict(INT64)
+    if t is float:
+        return {"type": "number"}
+    if t is dt.datetime:
+        return {"type": "string", "format": "date-time", "pattern": DATETIME_TEXT}
+    if t is dt.date:
+        return {"type": "string", "format": "date", "pattern": DATE_TEXT}
+    if t is uuid.UUID:
+        return {"type": "string", "format": "uuid", "pattern": UUID_TEXT}
+    if t is decimal.Decimal:
+        return {"type": "string", "pattern": DECIMAL_TEXT}
+    return {"type": "string"}
+
+
+def _structured(t: Any) -> bool:
+    return t is Any or (getattr(t, "__origin__", None) or t) in (dict, list, tuple)
+
+
+def filter_ops(col: ColumnInfo) -> list[FilterOp]:
+    """The operators the query string accepts on ``col`` (and the document lists)."""
+    t = col.python_type
+    if _structured(t):
+        return list(_BOOL_OPS)
+    ops = [FilterOp.EQ, FilterOp.NE]
+    if t not in (bool, str):
+        ops += _ORDER_OPS
+    ops.append(FilterOp.IN)
+    if t is str:
+        ops += [FilterOp.LIKE, FilterOp.ILIKE]
+    return ops + list(_BOOL_OPS)
+
+
+def filter_schema(col: ColumnInfo, op: FilterOp) -> dict[str, Any]:
+    """``<field>__<op>`` as an OpenAPI query parameter (without its name)."""
+    if op in _BOOL_OPS:
+        return {"schema": {"type": "boolean"}}
+    if op is FilterOp.IN:
+        # form style, not exploded: the comma-separated list the parser splits.
+        return {
+            "schema": {
+                "type": "array",
+                "items": scalar_schema(col.python_type),
+                "maxItems": _MAX_IN,
+            },
+            "style": "form",
+            "explode": False,
+        }
+    if op in (FilterOp.LIKE, FilterOp.ILIKE):
+        return {"schema": {"type": "string"}, "description": "`%` and `_` are wildcards."}
+    return {"schema": scalar_schema(col.python_type)}
+
+
+def _sort_names(info: ModelInfo) -> list[str]:
+    names: list[str] = []
+    for col in info.columns.values():
+        for name in (col.name, col.camel):
+            if name not in names:
+                names.append(name)
+    return names
+
+
+def _sort_regex(info: ModelInfo) -> str:
+    field = "-?(?:" + "|".join(re.escape(n) for n in _sort_names(info)) + ")"
+    return f"^{field}(?:,{field})*$"
+
+
+def sort_schema(info: ModelInfo) -> dict[str, Any]:
+    return {"type": "string", "pattern": _sort_regex(info)}
+
 
 RESERVED = frozenset(
     {"pagination", "limit", "page", "after", "cursor", "sort", "direction", "profile"}
 )
 _OPS = {op.value: op for op in FilterOp}
+_DIRECTIONS = ("ASC", "DESC", "asc", "desc")
 
 
 def _int(name: str, raw: str, low: int, high: int | None) -> int:
-    text = raw.strip()
-    if (
-        not text
-        or not text.isascii()  # "¹" is a digit to str.isdigit but not to int()
-        or not (text.isdigit() or (text[0] in "+-" and text[1:].isdigit()))
-        or len(text) > 19
-    ):
+    text = raw
+    if not _INT_TEXT.fullmatch(text) or len(text) > 19:
         raise ValidationError.single(name, "expected an integer")
     value = int(text)
     if value < low or (high is not None and value > high):
@@ -52,28 +157,50 @@ def _int(name: str, raw: str, low: int, high: int | None) -> int:
     return value
 
 
-_INT_TEXT = re.compile(r"[+-]?[0-9]+")
-_NUMBER_TEXT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_INT_TEXT = re.compile(r"-?[0-9]+")
+_NUMBER_TEXT = re.compile(r"-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_PATTERNS = {
+    dt.datetime: re.compile(DATETIME_TEXT),
+    dt.date: re.compile(DATE_TEXT),
+    uuid.UUID: re.compile(UUID_TEXT),
+    decimal.Decimal: re.compile(DECIMAL_TEXT),
+}
 
 
 def _check_text(col: ColumnInfo, op: FilterOp, value: str) -> None:
-    """Refuse query-string text that the lax value conversion would bend into the type
-    (``1e3`` as the integer 1000, ``8`` as a timestamp, a blank as ``is_null=true``):
-    the OpenAPI document promises an integer, a date-time, a boolean."""
-    if op is FilterOp.IS_NULL:
-        if value.strip().lower() not in ("true", "false"):
-            raise ValidationError.single(None, "is_null takes true or false")
+    """Refuse query-string text outside the documented grammar, which the lax value
+    conversion would otherwise bend into the type (``1e3`` as the integer 1000, ``8``
+    as a timestamp, a blank as ``is_null=true``)."""
+    if op in _BOOL_OPS:
+        if value not in ("true", "false"):
+            raise ValidationError.single(None, f"{op.value} takes true or false")
         return
+    if op not in filter_ops(col):
+        raise ValidationError.single(None, "unknown query parameter (bad filter operator)")
     if op in (FilterOp.LIKE, FilterOp.ILIKE):
         return
     kind = col.python_type
-    parts = [v for v in value.split(",") if v != ""] if op is FilterOp.IN else [value]
-    for part in parts:
-        text = part.strip()
+    parts = value.split(",") if op is FilterOp.IN else [value]
+    if op is FilterOp.IN and value == "":
+        parts = []
+    if len(parts) > _MAX_IN:
+        raise ValidationError.single(None, f"at most {_MAX_IN} values in an `in` filter")
+    for text in parts:
         if kind is int and not _INT_TEXT.fullmatch(text):
             raise ValidationError.single(None, "expected an integer")
-        if kind in (dt.datetime, dt.date) and _NUMBER_TEXT.fullmatch(text):
-            raise ValidationError.single(None, "expected an ISO 8601 date or date-time")
+        if kind is float and not _NUMBER_TEXT.fullmatch(text):
+            raise ValidationError.single(None, "expected a number")
+        if kind is bool and text not in ("true", "false"):
+            raise ValidationError.single(None, "expected true or false")
+        pattern = _PATTERNS.get(kind)
+        if pattern is not None and not pattern.match(text):
+            what = {
+                dt.datetime: "an ISO 8601 date-time (years 0002 to 9998)",
+                dt.date: "an ISO 8601 date (years 0002 to 9998)",
+                uuid.UUID: "a UUID",
+                decimal.Decimal: "a decimal number",
+            }[kind]
+            raise ValidationError.single(None, f"expected {what}")
 
 
 def parse_list_query(
@@ -96,13 +223,15 @@ def parse_list_query(
     direction = SortDirection.ASC
     profile = profile_default
     cursor_key = "after"
+    explicit_mode = page_given = False
     filters: list[FilterSpec] = []
     errors: list[FieldError] = []
     for key, value in items:
         try:
             if key == "pagination":
                 try:
-                    mode = PaginationMode(value.strip().lower())
+                    mode = PaginationMode(value)
+                    explicit_mode = True
                 except ValueError:
                     raise ValidationError.single(key, "must be 'offset' or 'cursor'") from None
                 if mode is not default_mode and not allow_override:
@@ -113,17 +242,20 @@ def parse_list_query(
                 limit = _int(key, value, 1, MAX_LIMIT)
             elif key == "page":
                 page = _int(key, value, 1, 10**9)
+                page_given = True
             elif key in ("after", "cursor"):
                 cursor = value or None
                 cursor_key = key
             elif key == "sort":
-                sort_fields = [f.strip() for f in value.split(",") if f.strip()]
+                sort_fields = value.split(",")
                 for field in sort_fields:
-                    if info.column(field.lstrip("-")) is None:
+                    if info.column(field[1:] if field.startswith("-") else field) is None:
                         raise ValidationError.single(key, f"cannot sort on unknown field {field!r}")
             elif key == "direction":
+                if value not in _DIRECTIONS:
+                    raise ValidationError.single(key, "must be 'ASC' or 'DESC'")
                 try:
-                    direction = SortDirection(value.strip().upper())
+                    direction = SortDirection(value.upper())
                 except ValueError:
                     raise ValidationError.single(key, "must be 'ASC' or 'DESC'") from None
             elif key == "profile":
@@ -155,8 +287,11 @@ def parse_list_query(
         except ValidationError as exc:
             errors.extend(FieldError(key, e.message) if e.field != key else e for e in exc.errors)
     if cursor is not None and mode is not PaginationMode.CURSOR:
-        # Ignoring it would silently serve the first page again.
-        errors.append(FieldError(cursor_key, "a cursor needs pagination=cursor"))
+        if explicit_mode or page_given or not (allow_override or mode is default_mode):
+            # Ignoring it would silently serve the first page again.
+            errors.append(FieldError(cursor_key, "a cursor needs pagination=cursor"))
+        else:
+            mode = PaginationMode.CURSOR  # a cursor alone pages by cursor (as 0.2)
     if errors:
         raise ValidationError("invalid query string", errors=errors)
     sort = tuple(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -65,7 +66,7 @@ def test_path_parameters_are_typed(doc: dict[str, Any]) -> None:
                 "name": "id",
                 "in": "path",
                 "required": True,
-                "schema": {"type": "integer"},
+                "schema": {"type": "integer", "minimum": -(2**63), "maximum": 2**63 - 1},
             }
 
 
@@ -77,7 +78,11 @@ def test_list_routes_document_the_query_grammar(doc: dict[str, Any]) -> None:
     assert params["limit"]["schema"]["maximum"] == 1000
     assert params["pagination"]["schema"]["default"] == "offset"
     assert params["profile"]["schema"]["enum"] == ["default", "with_category"]
-    assert "price_cents" in params["sort"]["schema"]["enum"]
+    sort = re.compile(params["sort"]["schema"]["pattern"])
+    for ok in ("price_cents", "priceCents", "-price_cents,sku", "sku,-id"):
+        assert sort.fullmatch(ok), ok
+    for bad in ("", "nope", "sku,", ",sku", "sku ,id", "category"):
+        assert not sort.fullmatch(bad), bad
     for op in ("eq", "ne", "gt", "gte", "lt", "lte", "in", "is_null"):
         assert f"price_cents__{op}" in params
     assert "name__ilike" in params and "note__is_null" in params

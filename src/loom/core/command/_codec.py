@@ -7,6 +7,10 @@ JSON parse, a key normalisation (snake_case and camelCase both accepted) and one
 
 from __future__ import annotations
 
+import copy
+import math
+import re
+import types
 import typing
 from typing import Annotated, Any
 
@@ -28,10 +32,12 @@ class CommandCodec:
 
     __slots__ = (
         "_direct",
+        "_int_fields",
         "_not_null",
         "_schema_type",
         "_sent",
         "_wire_keys",
+        "body_required",
         "command_type",
         "hidden",
         "hidden_defaults",
@@ -98,14 +104,26 @@ class CommandCodec:
             if field_role(f.type) is PATCH and not patch_allows_null(f.type)
         )
         self._schema_type: type[msgspec.Struct] | None = None
+        self.body_required: bool = any(f.required for f in msgspec.structs.fields(self.input_type))
+        """Whether a request must carry a body: some field has no default. Without one,
+        an empty body is the empty command (a patch changing nothing); the OpenAPI
+        document's ``requestBody.required`` reads this same flag."""
+        # Top-level integer fields: the columns and the document bound them to int64.
+        self._int_fields: tuple[str, ...] = tuple(
+            f.encode_name for f in visible if _is_int_type(f.type)
+        )
 
     def decode_json(self, raw: bytes) -> msgspec.Struct:
         if not raw or raw.isspace():
-            raise ValidationError.single(None, "request body is required")
+            if self.body_required:
+                raise ValidationError.single(None, "request body is required")
+            return self.decode({})
         try:
             data = _json_decoder.decode(raw)
         except msgspec.DecodeError:
             raise ValidationError.single(None, "request body is not valid JSON") from None
+        if data is None:  # the document says object; only a Python caller's None is {}
+            raise ValidationError.single(None, "request body must be a JSON object")
         return self.decode(data)
 
     def decode(self, data: Any) -> msgspec.Struct:
@@ -127,10 +145,15 @@ class CommandCodec:
         if self._not_null:
             self._refuse_nulls(normalised)
         direct = self._direct
+        target = self.command_type if direct else self.input_type
         try:
-            obj = msgspec.convert(normalised, self.command_type if direct else self.input_type)
+            obj = msgspec.convert(normalised, target)
         except msgspec.ValidationError as exc:
-            raise from_msgspec(exc) from None
+            # JSON Schema counts 3.0 as an integer: retried with such values made ints
+            # (a failure path only; 3.5 still fails).
+            normalised, obj = _convert_integral_floats(normalised, target, exc)
+        if self._int_fields:
+            self._check_int_range(normalised)
         if self.hidden and not direct:
             values = msgspec.structs.asdict(obj)
             for name, default in self.hidden_defaults.items():
@@ -148,6 +171,12 @@ class CommandCodec:
             if len(self._sent) < _MAX_KEY_SETS:  # bodies are client-chosen: bounded
                 self._sent[key] = sent
         return sent
+
+    def _check_int_range(self, normalised: dict[str, Any]) -> None:
+        for wire in self._int_fields:
+            value = normalised.get(wire)
+            if type(value) is int and not _INT64_MIN <= value <= _INT64_MAX:
+                raise ValidationError.single(wire, "integer out of range")
 
     def _refuse_nulls(self, normalised: dict[str, Any]) -> None:
         errors = [
@@ -186,6 +215,56 @@ class CommandCodec:
                 module=self.command_type.__module__,
             )
         return self._schema_type
+
+
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_FLOAT_FOR_INT = re.compile(r"Expected `[^`]*\bint\b[^`]*`, got `float` - at `\$(.*)`")
+_PATH_STEP = re.compile(r"\.([^.\[]+)|\[(\d+)\]")
+
+
+def _is_int_type(annotation: Any) -> bool:
+    """``int``, ``Annotated[int, ...]``, ``int | None``, ``Patch[int]``: an integer field."""
+    while typing.get_origin(annotation) is Annotated:
+        annotation = typing.get_args(annotation)[0]
+    if annotation is int:
+        return True
+    if typing.get_origin(annotation) not in (typing.Union, types.UnionType):
+        return False
+    args = [
+        a for a in typing.get_args(annotation) if a is not type(None) and a is not msgspec.UnsetType
+    ]
+    return len(args) == 1 and _is_int_type(args[0])
+
+
+def _convert_integral_floats(
+    data: dict[str, Any], target: Any, exc: msgspec.ValidationError
+) -> tuple[dict[str, Any], msgspec.Struct]:
+    """Convert again with each float msgspec refused for an int field that has no
+    fractional part (``-3.0``) made an int; any other error is raised as a 422."""
+    copied = False
+    for _ in range(256):
+        match = _FLOAT_FOR_INT.match(str(exc))
+        if match is None:
+            break
+        if not copied:
+            data = copy.deepcopy(data)
+            copied = True
+        steps = [name if name else int(index) for name, index in _PATH_STEP.findall(match[1])]
+        container: Any = data
+        try:
+            for step in steps[:-1]:
+                container = container[step]
+            value = container[steps[-1]]
+        except (KeyError, IndexError, TypeError):
+            break
+        if not (type(value) is float and math.isfinite(value) and value.is_integer()):
+            break
+        container[steps[-1]] = int(value)
+        try:
+            return data, msgspec.convert(data, target)
+        except msgspec.ValidationError as again:
+            exc = again
+    raise from_msgspec(exc) from None
 
 
 def _without_none(annotation: Any) -> Any:
