@@ -412,3 +412,25 @@ def test_declaration_errors_of_the_dsl_name_the_problem() -> None:
         with pytest.raises(DeclarationError) as info:
             runtime.prepare()
         assert cls.__qualname__ in str(info.value) and needle in str(info.value)
+
+
+class EditPages(Command, frozen=True):
+    pages: Patch[int | None]
+
+
+class EditBookPages(UseCase[UcBook, UcBook]):
+    async def execute(self, book_id: int, cmd: EditPages = Input()) -> UcBook:
+        return await self.main_repo.update(book_id, cmd)
+
+
+async def test_a_null_for_a_column_that_is_not_nullable_is_a_422() -> None:
+    runtime = memory_runtime()
+    author = await runtime.repo_for(UcAuthor).create({"name": "A", "email": "a@x.io"})
+    book = await runtime.repo_for(UcBook).create({"author_id": author.id, "title": "T"})
+    with pytest.raises(ValidationError) as info:
+        await runtime.execute(EditBookPages, params={"book_id": book.id}, payload={"pages": None})
+    assert [e.field for e in info.value.errors] == ["pages"]
+    updated = await runtime.execute(
+        EditBookPages, params={"book_id": book.id}, payload={"pages": 9}
+    )
+    assert updated.pages == 9
