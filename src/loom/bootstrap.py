@@ -234,4 +234,25 @@ def build_runtime(
         runtime.container.register(type(cache), cache)
         runtime.repository_cache = cache  # type: ignore[attr-defined]
         runtime.shutdown_hooks.insert(0, cache.close)
+        if type(getattr(cache, "backend", None)).__name__ == "SimpleMemoryCache":
+            _refuse_shared_memory_cache(runtime, database)
     return runtime
+
+
+def _refuse_shared_memory_cache(runtime: Runtime, database: Database) -> None:
+    """A memory cache only sees its own process's writes: with another process on
+    the same database it would serve reads older than that process's commits."""
+
+    async def claim() -> None:
+        if not await database.claim_sole_process("memory-cache"):
+            raise ConfigError(
+                "key 'cache.backend': the memory cache is per process and another "
+                "process uses this database (several workers, a Celery worker, or "
+                "PgBouncer in front): set cache.backend: redis with cache.url"
+            )
+        runtime.shutdown_hooks.append(release)
+
+    async def release() -> None:
+        await database.release_sole_process("memory-cache")
+
+    runtime.startup_hooks.append(claim)

@@ -482,6 +482,9 @@ async def behind_pooler(driver: Any) -> bool:
     return bool(await statement.fetchval() != driver.get_server_pid())
 
 
+_SOLE: dict[tuple[str, str], list[Any]] = {}
+"""Locks of :meth:`Database.claim_sole_process` this process holds, with their count."""
+
 PLAN_LISTS = ("values", "cached")
 """``database.plan_lists``: how PostgreSQL plans list statements (see ``Database``)."""
 
@@ -728,6 +731,69 @@ class Database:
     async def drop_all(self) -> None:
         async with self._transactional().begin() as conn:
             await conn.run_sync(self.metadata.drop_all)
+
+    async def claim_sole_process(self, purpose: str) -> bool:
+        """Whether this is the only process using the database for ``purpose`` (a
+        per-process cache, say); it stays so until :meth:`release_sole_process`.
+
+        PostgreSQL: a session advisory lock on a connection of its own, taken out of
+        the pool for the process's lifetime (a second process's try fails at once,
+        and a dead process's lock goes with its connection). Behind a transaction
+        pooler a session lock means nothing, so the answer is no. SQLite: an
+        exclusive ``flock`` on a file beside the database. Several claims of one
+        process (several apps in it) share the one lock.
+        """
+        key = (str(self.url), purpose)
+        held = _SOLE.get(key)
+        if held is not None:
+            held[1] += 1
+            return True
+        lock: Any = None
+        if self.dialect == "postgresql":
+            if self.pgbouncer is None:
+                await self.ping()  # the first connection tells whether a pooler is there
+            if self.pgbouncer:
+                return False
+            fairy = await self.raw_connect()
+            driver = fairy.driver_connection
+            fairy.detach()  # outside the pool's count, for the process's lifetime
+            statement = await driver.prepare("SELECT pg_try_advisory_lock(hashtext($1))", name="")
+            if not await statement.fetchval(f"loom:{purpose}"):
+                await greenlet_spawn(fairy.close)
+                return False
+            lock = fairy
+        elif self.dialect == "sqlite" and not self._memory and self.url.database:
+            try:
+                import fcntl
+            except ImportError:  # no flock (Windows): cannot tell
+                return True
+            handle = open(f"{self.url.database}.loom-{purpose}.lock", "a")  # noqa: SIM115
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                handle.close()
+                return False
+            lock = handle
+        _SOLE[key] = [lock, 1]
+        return True
+
+    async def release_sole_process(self, purpose: str) -> None:
+        key = (str(self.url), purpose)
+        held = _SOLE.get(key)
+        if held is None:
+            return
+        held[1] -= 1
+        if held[1] > 0:
+            return
+        del _SOLE[key]
+        lock = held[0]
+        if lock is None:
+            return
+        if self.dialect == "postgresql":
+            with contextlib.suppress(Exception):
+                await greenlet_spawn(lock.close)  # the lock goes with the session
+        else:
+            lock.close()
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:
