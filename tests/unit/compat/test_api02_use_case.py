@@ -213,6 +213,12 @@ async def test_invoke_name_by_declared_key_and_auto_crud_key() -> None:
 def test_use_case_key_validates_the_key() -> None:
     with pytest.raises(ValueError, match="must match"):
         use_case_key("Has Spaces")
+    with pytest.raises(ValueError, match="already used by"):
+
+        @use_case_key("reviews.create")
+        class Another(UseCase[int]):
+            async def execute(self) -> int:
+                return 0
 
 
 async def test_entity_invoker_as_in_0_2() -> None:
