@@ -136,7 +136,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     if docs_url:
         print(f"Swagger UI: {base}{docs_url}", flush=True)
     # Loom logs each request itself (with its trace id): uvicorn's access log would repeat it.
-    if args.reload:
+    workers = int(getattr(args, "workers", 1) or 1)
+    if workers > 1:
+        if args.reload:
+            raise CliError("--reload and --workers cannot be combined")
+        del app
+        _serve_workers(args, cfg, workers, uvicorn)
+    elif args.reload:
         os.environ["LOOM_CONFIG"] = os.pathsep.join(str(Path(p).resolve()) for p in _paths(args))
         del app
         uvicorn.run(
@@ -152,8 +158,59 @@ def cmd_run(args: argparse.Namespace) -> int:
         from loom.cli._app import silence_access_log
 
         silence_access_log()
-        uvicorn.run(app, host=args.host, port=args.port, access_log=False)
+        uvicorn.run(
+            app,
+            host=args.host,
+            port=args.port,
+            access_log=False,
+            timeout_graceful_shutdown=args.graceful_timeout,
+        )
     return EXIT_OK
+
+
+def _serve_workers(args: argparse.Namespace, cfg: Any, workers: int, uvicorn: Any) -> None:
+    """uvicorn with ``workers`` processes, set up to share what they must.
+
+    Each worker builds the application from ``$LOOM_CONFIG``. ``/metrics`` answers
+    the totals of every worker: ``PROMETHEUS_MULTIPROC_DIR`` (the caller's, emptied
+    first, or a fresh one removed at exit) is set before any worker starts. SIGTERM
+    stops gracefully: readiness answers 503, requests in flight finish, in-process
+    jobs finish or go back to pending.
+    """
+    import shutil
+    import tempfile
+
+    from loom.core.observability.metrics import MULTIPROC_ENV
+
+    backend = str(select(cfg, "cache.backend", "memory") or "memory").lower()
+    if bool(select(cfg, "cache.enabled", False)) and backend == "memory":
+        raise CliError(
+            f"--workers {workers}: the memory cache is per process (each worker would "
+            "serve reads older than the others' writes); set cache.backend: redis with "
+            "cache.url"
+        )
+    given = os.environ.get(MULTIPROC_ENV)
+    directory = Path(given) if given else Path(tempfile.mkdtemp(prefix="loom-metrics-"))
+    if given:
+        # Files of an earlier run would add to this one's counts.
+        shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True, exist_ok=True)
+    os.environ[MULTIPROC_ENV] = str(directory)
+    os.environ["LOOM_CONFIG"] = os.pathsep.join(str(Path(p).resolve()) for p in _paths(args))
+    _progress(f"{workers} worker processes, metrics totals in {directory}")
+    try:
+        uvicorn.run(
+            "loom.cli._app:create",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=workers,
+            access_log=False,
+            timeout_graceful_shutdown=args.graceful_timeout,
+        )
+    finally:
+        if not given:
+            shutil.rmtree(directory, ignore_errors=True)
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -283,6 +340,19 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--host", default="127.0.0.1")
     run.add_argument("--port", type=int, default=8000)
     run.add_argument("--reload", action="store_true", help="restart when code changes")
+    run.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes (metrics totalled across them; use Redis for the cache)",
+    )
+    run.add_argument(
+        "--graceful-timeout",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="on SIGTERM, how long requests in flight may take to finish",
+    )
 
     worker = command("worker", cmd_worker, "run a Celery worker for the application's jobs")
     worker.add_argument("-Q", "--queues", help="comma-separated queues (default: all)")

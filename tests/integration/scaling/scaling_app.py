@@ -37,10 +37,19 @@ class Restock(UseCase[SclItem, SclItem]):
         return await self.main_repo.update(item_id, {"qty": item.qty + 1})  # type: ignore[no-any-return]
 
 
+class SlowRead(UseCase[SclItem, SclItem]):
+    """A request still in flight when the server is told to stop."""
+
+    async def execute(self, item_id: int) -> SclItem:
+        await asyncio.sleep(1.5)
+        return await self.main_repo.get_by_id(item_id)  # type: ignore[no-any-return]
+
+
 class SclItemInterface(RestInterface[SclItem]):
     prefix = "/items"
     routes = (
         RestRoute(use_case=Restock, method="POST", path="/{item_id}/restock"),
+        RestRoute(use_case=SlowRead, method="GET", path="/{item_id}/slow"),
         *build_auto_routes(SclItem),
     )
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import signal
+import threading
 import time
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from typing import Any
@@ -33,6 +35,7 @@ from loom.core.observability.metrics import Metrics
 from loom.core.observability.tracing import span, tracing_enabled
 
 __all__ = [
+    "Draining",
     "ObservabilityMiddleware",
     "ReadinessCheck",
     "health_live",
@@ -84,8 +87,10 @@ class ObservabilityMiddleware:
         logger: Any = None,
         access_log: bool = True,
         access_log_skip: Collection[str] = (),
+        draining: Draining | None = None,
     ) -> None:
         self.app = app
+        self.draining = draining
         self.trace_enabled = trace_enabled
         self.metrics = metrics
         self.logger = logger if logger is not None else get_logger(ACCESS_LOGGER)
@@ -118,6 +123,8 @@ class ObservabilityMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope_type = scope["type"]
         if scope_type != "http" and scope_type != "websocket":
+            if scope_type == "lifespan" and self.draining is not None:
+                self.draining.watch_signals()
             await self.app(scope, receive, send)
             return
         trace_id = self._request_id(scope)
@@ -215,8 +222,43 @@ async def _run_check(check: Callable[[], Any], timeout: float) -> str:
     return "ok"
 
 
+class Draining:
+    """Set once the process was told to stop (SIGTERM): readiness answers 503 from
+    then on, while requests already in flight finish.
+
+    The hook goes in when the server starts the app (its lifespan), after the server
+    put its own SIGTERM handler in place, and calls that handler in turn, so the
+    server still shuts down gracefully. Only in the main thread, where signal
+    handlers live (a test client runs the app elsewhere: no hook).
+    """
+
+    __slots__ = ("active", "watching")
+
+    def __init__(self) -> None:
+        self.active = False
+        self.watching = False
+
+    def watch_signals(self) -> None:
+        if self.watching or threading.current_thread() is not threading.main_thread():
+            return
+        previous = signal.getsignal(signal.SIGTERM)
+
+        def on_term(signum: int, frame: Any) -> None:
+            self.active = True
+            if callable(previous):
+                previous(signum, frame)
+            elif previous != signal.SIG_IGN:  # the default: terminate, as it would have
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                signal.raise_signal(signal.SIGTERM)
+
+        signal.signal(signal.SIGTERM, on_term)
+        self.watching = True
+
+
 def health_ready(
-    checks: Mapping[str, ReadinessCheck] | None = None, timeout: float = 2.0
+    checks: Mapping[str, ReadinessCheck] | None = None,
+    timeout: float = 2.0,
+    draining: Draining | None = None,
 ) -> Endpoint:
     """Readiness: every check (e.g. ``database``, ``broker``) passes within ``timeout``.
 
@@ -228,6 +270,19 @@ def health_ready(
     named = dict(checks or {})
 
     async def endpoint(request: Request) -> Response:
+        if draining is not None and draining.active:
+            return JSONResponse(
+                {
+                    "type": "about:blank",
+                    "title": "Service Unavailable",
+                    "status": 503,
+                    "detail": "Not ready: shutting down",
+                    "code": "service_unavailable",
+                    "trace_id": current_trace_id(),
+                },
+                status_code=503,
+                media_type="application/problem+json",
+            )
         results = await asyncio.gather(
             *(_run_check(check, timeout) for check in named.values()), return_exceptions=True
         )
@@ -348,7 +403,8 @@ def install_observability(
         _add_route(app, metrics_path, metrics_endpoint(metrics))
         skip.append(metrics_path)
     _add_route(app, LIVE_PATH, health_live())
-    _add_route(app, READY_PATH, health_ready(readiness_checks))
+    draining = Draining()
+    _add_route(app, READY_PATH, health_ready(readiness_checks, draining=draining))
 
     access_log = _flag(logger_cfg.get("access_log"), True)
 
@@ -361,10 +417,12 @@ def install_observability(
             logger=logger,
             access_log=access_log,
             access_log_skip=skip,
+            draining=draining,
         )
 
     _wrap_outermost(app, factory)
     state = getattr(app, "state", None)
     if state is not None:
         state.loom_metrics = metrics
+        state.loom_draining = draining
     return metrics

@@ -720,6 +720,11 @@ class Database:
     async def create_all(self) -> None:
         """Create the tables that do not exist yet (existing ones are left alone)."""
         async with self._transactional().begin() as conn:
+            if self.dialect == "postgresql":
+                # Worker processes start together: one creates, the others then find
+                # the tables (two CREATE TABLE at once fail on PostgreSQL's catalog).
+                lock = sa.text("SELECT pg_advisory_xact_lock(hashtext('loom:create_all'))")
+                await conn.execute(lock)
             await conn.run_sync(self.metadata.create_all)
 
     async def missing_tables(self, names: list[str]) -> list[str]:
