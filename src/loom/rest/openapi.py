@@ -56,6 +56,11 @@ _RULES_HELP = (
     "express failed (`code: rule_violations`, every failed rule in `errors`)"
 )
 
+_MALFORMED_HELP = (
+    "Malformed request; a request line or headers over the HTTP server's size limit "
+    "(a very long query string) is refused by the server as plain text"
+)
+
 _ERRORS = {
     "400": "Malformed request",
     "404": "Not found",
@@ -208,6 +213,8 @@ def build_openapi(
     components["Problem"] = PROBLEM_SCHEMA
     _describe_profiles(components, routes)
     paths: dict[str, Any] = {}
+    keys: dict[str, str] = {}
+    """Path without its trailing slash -> the form the document uses (first declared)."""
     for i in order:
         route = routes[i]
         body_i, result_i = index[i]
@@ -246,9 +253,14 @@ def build_openapi(
             )
         if body_i is not None:
             codec = route.plan.codec
+            assert codec is not None
+            model = getattr(route.use_case, "model", None) or route.model
+            if model is not None:
+                codec.bind_columns(model_info(model))  # as the request path does at boot
+            _document_lengths(components, schemas[body_i], codec.column_lengths)
             op["requestBody"] = {
                 # The codec's own flag: without a body, an all-optional command is empty.
-                "required": codec.body_required,  # type: ignore[union-attr]
+                "required": codec.body_required,
                 "content": {"application/json": {"schema": schemas[body_i]}},
             }
         success: dict[str, Any] = {"description": "Success"}
@@ -271,14 +283,22 @@ def build_openapi(
                     "application/problem+json": {"schema": {"$ref": REF.format(name="Problem")}}
                 },
             }
+        # The HTTP server itself (uvicorn/h11) answers a request line or headers over its
+        # size limit (a long query string) with a plain-text 400 before Loom sees it.
+        op["responses"]["400"]["description"] = _MALFORMED_HELP
+        op["responses"]["400"]["content"]["text/plain"] = {"schema": {"type": "string"}}
         op["responses"]["405"] = {
             "description": "Method not allowed",
             "content": {
                 "application/problem+json": {"schema": {"$ref": REF.format(name="Problem")}}
             },
         }
-        paths.setdefault(route.path, {})[route.method.lower()] = op
-    _link_creates(routes, paths)
+        # One path item per URL: a route answers with and without its trailing slash,
+        # so ``/orders`` (POST) and ``/orders/`` (GET) are one resource with both methods.
+        paths.setdefault(keys.setdefault(_bare(route.path), route.path), {})[
+            route.method.lower()
+        ] = op
+    _link_creates(routes, paths, keys)
     _bound_integers(components)
     for path, item in (extra_paths or {}).items():
         paths.setdefault(path, {}).update(item)
@@ -313,7 +333,13 @@ def _bound_integers(node: Any) -> None:
 _ITEM_METHODS = ("GET", "PUT", "PATCH", "DELETE")
 
 
-def _link_creates(routes: Sequence[CompiledRoute], paths: dict[str, Any]) -> None:
+def _bare(path: str) -> str:
+    return path.rstrip("/") or "/"
+
+
+def _link_creates(
+    routes: Sequence[CompiledRoute], paths: dict[str, Any], keys: dict[str, str]
+) -> None:
     """OpenAPI links from each create (a 201 POST on a collection) to the operations on
     ``<collection>/{id}``: the new row's key from the response, the collection's own
     path parameters from the request. Stateful clients (and fuzzers) follow them."""
@@ -348,6 +374,24 @@ def _link_creates(routes: Sequence[CompiledRoute], paths: dict[str, Any]) -> Non
                     "parameters": parameters,
                 }
         if links:
-            op = paths.get(route.path, {}).get("post")
+            op = paths.get(keys.get(_bare(route.path), route.path), {}).get("post")
             if op is not None:
                 op["responses"]["201"]["links"] = links
+
+
+def _document_lengths(
+    components: dict[str, Any], schema: dict[str, Any], lengths: dict[str, int]
+) -> None:
+    """``maxLength`` on the body properties a use case writes into a column."""
+    if not lengths:
+        return
+    ref = schema.get("$ref", "")
+    target = components.get(ref.rsplit("/", 1)[-1], schema) if ref else schema
+    properties = target.get("properties", {})
+    for wire, length in lengths.items():
+        prop = properties.get(wire)
+        if prop is None:
+            continue
+        for member in [prop, *prop.get("anyOf", [])]:
+            if member.get("type") == "string":
+                member["maxLength"] = min(length, member.get("maxLength", length))

@@ -165,3 +165,150 @@ def test_swagger_ui_is_served(app_client: TestClient) -> None:
     assert "text/html" in response.headers["content-type"]
     assert "swagger-ui" in response.text.lower()
     assert "/openapi.json" in response.text
+
+
+# -- the document and the validators agree (one grammar for both) ---------------------
+
+INT64_MAX = 2**63 - 1
+
+
+def _query_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ",".join(_query_text(v) for v in value)
+    return str(value)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("price_cents__eq", INT64_MAX),
+        ("price_cents__eq", -(2**63)),
+        ("price_cents__eq", 2**63),
+        ("price_cents__gt", -(2**63) - 1),
+        ("price_cents__in", [1, -2, 300]),
+        ("price_cents__in", [1, 2**63]),
+        ("price_cents__in", ["1", "x"]),
+        ("id__in", []),
+        ("sku__in", ["A-1", "B-2"]),
+        ("active__eq", True),
+        ("active__eq", "yes"),
+        ("note__is_null", False),
+        ("note__is_null", "perhaps"),
+        ("note__exists", True),
+        ("rating__lt", 2.5),
+        ("created_at__gte", "2024-01-01T00:00:00Z"),
+        ("created_at__gte", "2024-01-01T00:00:00+02:00"),
+        ("created_at__gte", "0001-01-01T00:00:00+01:00"),
+        ("created_at__lt", "9999-12-31T23:00:00-05:00"),
+        ("created_at__lt", "12345"),
+        ("sort", "-price_cents,sku"),
+        ("sort", "priceCents"),
+        ("sort", ""),
+        ("sort", "sku,"),
+        ("direction", "desc"),
+        ("direction", "Desc"),
+        ("pagination", "cursor"),
+        ("pagination", "CURSOR"),
+        ("page", 10**9),
+        ("page", 10**9 + 1),
+    ],
+)
+def test_a_query_parameter_is_accepted_exactly_when_the_document_allows_it(
+    app_client: TestClient, doc: dict[str, Any], name: str, value: Any
+) -> None:
+    params = {p["name"]: p for p in doc["paths"]["/products/"]["get"]["parameters"]}
+    documented = matches(doc, params[name]["schema"], value)
+    response = app_client.get("/products", params={name: _query_text(value)})
+    assert response.status_code == (200 if documented else 422), (documented, response.text)
+
+
+def test_in_filters_are_documented_as_comma_separated_typed_lists(doc: dict[str, Any]) -> None:
+    params = {p["name"]: p for p in doc["paths"]["/products/"]["get"]["parameters"]}
+    ids = params["price_cents__in"]
+    assert (ids["style"], ids["explode"]) == ("form", False)
+    assert ids["schema"]["items"] == {"type": "integer", "minimum": -(2**63), "maximum": INT64_MAX}
+    assert params["note__is_null"]["schema"] == {"type": "boolean"}
+    assert "name__gt" not in params and "price_cents__like" not in params
+
+
+@pytest.mark.parametrize(
+    ("raw", "status"), [("9223372036854775807", 404), ("9223372036854775808", 422)]
+)
+def test_path_ids_are_bounded_to_int64_in_the_document_and_the_router(
+    app_client: TestClient, doc: dict[str, Any], raw: str, status: int
+) -> None:
+    (param,) = doc["paths"]["/products/{id}"]["get"]["parameters"][:1]
+    assert matches(doc, param["schema"], int(raw)) is (status == 404)
+    assert app_client.get(f"/products/{raw}").status_code == status
+
+
+def test_body_integers_are_bounded_to_int64(app_client: TestClient, doc: dict[str, Any]) -> None:
+    schema = doc["paths"]["/products/"]["post"]["requestBody"]["content"]["application/json"]
+    body = {"sku": "BIG-1", "name": "n", "priceCents": 2**63}
+    assert not matches(doc, schema["schema"], body)
+    response = app_client.post("/products", json=body)
+    assert response.status_code == 422, response.text
+
+
+def test_an_int_field_takes_a_number_without_fraction(app_client: TestClient) -> None:
+    created = app_client.post("/products", json={"sku": "F-1", "name": "f", "priceCents": 300.0})
+    assert created.status_code == 201, created.text
+    assert created.json()["priceCents"] == 300
+    pid = created.json()["id"]
+    assert (
+        app_client.patch(f"/products/{pid}", json={"priceCents": -3.0}).json()["priceCents"] == -3
+    )
+    refused = app_client.patch(f"/products/{pid}", json={"priceCents": 3.5})
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["field"] == "priceCents"
+
+
+def test_body_requirement_is_one_rule_documented_and_applied(
+    app_client: TestClient, doc: dict[str, Any]
+) -> None:
+    patch = doc["paths"]["/products/{id}"]["patch"]["requestBody"]
+    post = doc["paths"]["/products/"]["post"]["requestBody"]
+    restock = doc["paths"]["/products/{id}/restock"]["post"]["requestBody"]
+    assert (patch["required"], post["required"], restock["required"]) == (False, True, True)
+    pid = app_client.post("/products", json={"sku": "E-9", "name": "e", "priceCents": 5}).json()[
+        "id"
+    ]
+    empty = app_client.patch(f"/products/{pid}")  # no body: an empty patch
+    assert empty.status_code == 200, empty.text
+    assert empty.json()["priceCents"] == 5
+    assert app_client.post("/products").status_code == 422
+    assert app_client.post(f"/products/{pid}/restock").status_code == 422
+
+
+def test_a_json_null_body_is_refused_where_the_document_says_object(
+    app_client: TestClient,
+) -> None:
+    pid = app_client.post("/products", json={"sku": "N-1", "name": "n", "priceCents": 5}).json()[
+        "id"
+    ]
+    headers = {"content-type": "application/json"}
+    response = app_client.patch(f"/products/{pid}", content=b"null", headers=headers)
+    assert response.status_code == 422
+    assert response.json()["detail"] == "request body must be a JSON object"
+
+
+def test_operations_with_rules_document_rule_violations(doc: dict[str, Any]) -> None:
+    restock = doc["paths"]["/products/{id}/restock"]["post"]["responses"]["422"]
+    assert "rule_violations" in restock["description"]
+    plain = doc["paths"]["/categories/"]["post"]["responses"]["422"]
+    assert "rule_violations" not in plain["description"]
+
+
+def test_creates_link_to_the_operations_on_the_new_resource(doc: dict[str, Any]) -> None:
+    links = doc["paths"]["/products/"]["post"]["responses"]["201"]["links"]
+    targets = {link["operationId"] for link in links.values()}
+    expected = {
+        doc["paths"]["/products/{id}"][m]["operationId"] for m in ("get", "patch", "delete")
+    }
+    assert expected <= targets
+    for link in links.values():
+        assert link["parameters"] == {"id": "$response.body#/id"}
+    operation_ids = {op["operationId"] for item in doc["paths"].values() for op in item.values()}
+    assert targets <= operation_ids

@@ -38,6 +38,7 @@ class CommandCodec:
         "_sent",
         "_wire_keys",
         "body_required",
+        "column_lengths",
         "command_type",
         "hidden",
         "hidden_defaults",
@@ -108,9 +109,13 @@ class CommandCodec:
         """Whether a request must carry a body: some field has no default. Without one,
         an empty body is the empty command (a patch changing nothing); the OpenAPI
         document's ``requestBody.required`` reads this same flag."""
-        # Top-level integer fields: the columns and the document bound them to int64.
+        self.column_lengths: dict[str, int] = {}
+        """Wire name -> the length of the model column a text field is written to
+        (:meth:`bind_columns`): checked here and documented as ``maxLength``."""
+        # Fields holding integers (also in lists or nested structs): the document bounds
+        # every integer to int64, as the columns store them.
         self._int_fields: tuple[str, ...] = tuple(
-            f.encode_name for f in visible if _is_int_type(f.type)
+            f.encode_name for f in visible if _mentions_int(f.type, set())
         )
 
     def decode_json(self, raw: bytes) -> msgspec.Struct:
@@ -154,6 +159,8 @@ class CommandCodec:
             normalised, obj = _convert_integral_floats(normalised, target, exc)
         if self._int_fields:
             self._check_int_range(normalised)
+        if self.column_lengths:
+            self._check_lengths(normalised)
         if self.hidden and not direct:
             values = msgspec.structs.asdict(obj)
             for name, default in self.hidden_defaults.items():
@@ -172,10 +179,30 @@ class CommandCodec:
                 self._sent[key] = sent
         return sent
 
+    def bind_columns(self, info: Any) -> None:
+        """Give each plain text field named like a column of ``info`` (a ``ModelInfo``)
+        that column's length: a use case that writes its command into the model then
+        refuses an over-long value as the document says, before the repository does.
+        Called at start-up for each route; idempotent (the shortest length wins)."""
+        for f in msgspec.structs.fields(self.input_type):
+            col = info.column(f.name)
+            length = getattr(getattr(col, "decl", None), "length", None)
+            if col is None or col.python_type is not str or not length:
+                continue
+            if not _is_plain_str(f.type):
+                continue
+            known = self.column_lengths.get(f.encode_name)
+            self.column_lengths[f.encode_name] = length if known is None else min(known, length)
+
+    def _check_lengths(self, normalised: dict[str, Any]) -> None:
+        for wire, length in self.column_lengths.items():
+            value = normalised.get(wire)
+            if type(value) is str and len(value) > length:
+                raise ValidationError.single(wire, f"Expected str of length <= {length}")
+
     def _check_int_range(self, normalised: dict[str, Any]) -> None:
         for wire in self._int_fields:
-            value = normalised.get(wire)
-            if type(value) is int and not _INT64_MIN <= value <= _INT64_MAX:
+            if not _ints_in_range(normalised.get(wire)):
                 raise ValidationError.single(wire, "integer out of range")
 
     def _refuse_nulls(self, normalised: dict[str, Any]) -> None:
@@ -222,18 +249,43 @@ _FLOAT_FOR_INT = re.compile(r"Expected `[^`]*\bint\b[^`]*`, got `float` - at `\$
 _PATH_STEP = re.compile(r"\.([^.\[]+)|\[(\d+)\]")
 
 
-def _is_int_type(annotation: Any) -> bool:
-    """``int``, ``Annotated[int, ...]``, ``int | None``, ``Patch[int]``: an integer field."""
-    while typing.get_origin(annotation) is Annotated:
-        annotation = typing.get_args(annotation)[0]
+def _mentions_int(annotation: Any, seen: set[Any]) -> bool:
+    """Whether a value of this type may hold an ``int`` (``list[int]``, a struct with one)."""
     if annotation is int:
+        return True
+    if isinstance(annotation, type) and issubclass(annotation, msgspec.Struct):
+        if annotation in seen:
+            return False
+        seen.add(annotation)
+        return any(_mentions_int(f.type, seen) for f in msgspec.structs.fields(annotation))
+    return any(_mentions_int(arg, seen) for arg in typing.get_args(annotation))
+
+
+def _ints_in_range(value: Any) -> bool:
+    if type(value) is int:
+        return _INT64_MIN <= value <= _INT64_MAX
+    if isinstance(value, (list, tuple)):
+        return all(_ints_in_range(v) for v in value)
+    if isinstance(value, dict):
+        return all(_ints_in_range(v) for v in value.values())
+    return True
+
+
+def _is_plain_str(annotation: Any) -> bool:
+    """``str``, ``str | None``, ``Patch[str]``, without a length of its own."""
+    if typing.get_origin(annotation) is Annotated:
+        inner, *extras = typing.get_args(annotation)
+        if any(isinstance(e, msgspec.Meta) for e in extras):
+            return False
+        return _is_plain_str(inner)
+    if annotation is str:
         return True
     if typing.get_origin(annotation) not in (typing.Union, types.UnionType):
         return False
     args = [
         a for a in typing.get_args(annotation) if a is not type(None) and a is not msgspec.UnsetType
     ]
-    return len(args) == 1 and _is_int_type(args[0])
+    return len(args) == 1 and _is_plain_str(args[0])
 
 
 def _convert_integral_floats(

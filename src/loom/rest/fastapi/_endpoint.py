@@ -93,6 +93,8 @@ class _Bound:
         self.renames = route.param_renames
         model = getattr(route.use_case, "model", None) or route.model
         self.info = model_info(model) if model is not None else None
+        if self.info is not None and route.plan.codec is not None:
+            route.plan.codec.bind_columns(self.info)  # the document reads the same lengths
         self.single_write = _single_write(route)
 
 
