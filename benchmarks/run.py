@@ -5,9 +5,16 @@ cloned from the seeded template, the app starts under one uvicorn worker, every
 scenario is probed, warmed up and measured, and the app stops. The reported figure
 per scenario is the median over rounds.
 
-    make bench                      # 3 rounds x 5 s per scenario
+Every app runs twice: with the tuned pool of earlier results (``POOL_SIZE``, no
+overflow) and with its library's pool defaults, as a user writes it (``@default``
+rows: SQLAlchemy's 5 + 10, asyncpg's 10, Loom with no pool settings). One pass per
+pool setting (so the apps' connections stay within ``max_connections``), merged into
+one table per connection level; each level writes ``<label>-c<N>`` results.
+
+    make bench                      # 3 rounds x 5 s per scenario, 50 and 200 connections
     make bench ARGS=--quick         # 1 round x 2 s
     make bench ARGS="--apps handwritten,floor --scenarios get,update"
+    make bench ARGS="--pools default --connections 50"
 """
 
 from __future__ import annotations
@@ -68,6 +75,17 @@ APPS: tuple[AppSpec, ...] = (
         loom=True,
     ),
 )
+
+
+POOLS = ("tuned", "default")
+
+
+def with_pool(app: AppSpec, pool: str) -> AppSpec:
+    """``app`` with its library's pool defaults (``pool == "default"``), else as is."""
+    if pool == "tuned":
+        return app
+    env = {**app.env, "BENCH_POOL": "default"}
+    return AppSpec(f"{app.name}@default", f"{app.label}, default pool", app.factory, env, app.loom)
 
 
 def child_env(extra: dict[str, str]) -> dict[str, str]:
@@ -458,7 +476,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=float, default=5.0, help="seconds measured")
     parser.add_argument("--warmup", type=float, default=1.0, help="seconds of warm-up")
-    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument(
+        "--connections", default="50,200", help="keep-alive connections; a comma list runs each"
+    )
+    parser.add_argument(
+        "--pools",
+        default=",".join(POOLS),
+        help="tuned (POOL_SIZE, no overflow) and/or default (each library's pool defaults)",
+    )
     parser.add_argument("--apps", default=",".join(a.name for a in APPS))
     parser.add_argument("--scenarios", default=",".join(s.name for s in SCENARIOS))
     parser.add_argument("--driver", choices=("auto", "wrk", "python"), default="auto")
@@ -490,23 +515,55 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     wanted_apps = args.apps.split(",")
-    apps = [a for a in APPS if a.name in wanted_apps]
+    pools = [p for p in POOLS if p in args.pools.split(",")]
+    base_apps = [a for a in APPS if a.name in wanted_apps]
     scenarios = [s for s in SCENARIOS if s.name in args.scenarios.split(",")]
-    if not apps or not scenarios:
-        print("nothing to run: check --apps and --scenarios", file=sys.stderr)
+    levels = [int(n) for n in str(args.connections).split(",") if n.strip()]
+    if not base_apps or not scenarios or not pools or not levels:
+        print(
+            "nothing to run: check --apps, --scenarios, --pools and --connections", file=sys.stderr
+        )
         return 2
-    loom_reason = loom_unavailable() if any(a.loom for a in apps) else None
+    loom_reason = loom_unavailable() if any(a.loom for a in base_apps) else None
     if loom_reason:
         print(f"Loom apps: n/a ({loom_reason})", flush=True)
     seeded = asyncio.run(prepare_template())
     print(f"seeded template database: {seeded}", flush=True)
+    label = args.label
+    for level in levels:
+        args.connections = level
+        args.label = label if len(levels) == 1 else f"{label}-c{level}"
+        run_level(args, base_apps, pools, scenarios, loom_reason, seeded)
+    return 0
+
+
+def run_level(
+    args: argparse.Namespace,
+    base_apps: list[AppSpec],
+    pools: list[str],
+    scenarios: list[Scenario],
+    loom_reason: str | None,
+    seeded: dict[str, Any],
+) -> None:
+    """Every app at ``args.connections`` connections, one pass per pool setting."""
     ceiling = driver_ceiling(args)
     print(f"driver: {args.driver}, {args.connections} connections, ceiling {ceiling:.0f} req/s")
     loads: list[dict[str, Any]] = []
-    if args.per_app:
-        rounds = run_per_app(apps, scenarios, args, loom_reason, loads)
-    else:
-        rounds = run_interleaved(apps, scenarios, args, loom_reason, loads)
+    apps: list[AppSpec] = []
+    rounds: Rounds = []
+    for pool in pools:
+        these = [with_pool(a, pool) for a in base_apps]
+        print(f"pool: {pool}", flush=True)
+        if args.per_app:
+            done = run_per_app(these, scenarios, args, loom_reason, loads)
+        else:
+            done = run_interleaved(these, scenarios, args, loom_reason, loads)
+        apps += these
+        for number, one in enumerate(done):
+            if number < len(rounds):
+                rounds[number].update(one)
+            else:
+                rounds.append(dict(one))
     results = {
         "machine": report.machine(),
         "settings": {
@@ -520,6 +577,7 @@ def main(argv: list[str] | None = None) -> int:
             "nice": NICE,
             "order": "per app" if args.per_app else "interleaved per scenario",
             "pool_size": POOL_SIZE,
+            "pools": pools,
             "data": seeded,
         },
         "apps": {a.name: a.label for a in apps},
@@ -532,7 +590,6 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(report.markdown_table(results))
     print("\nwrote " + ", ".join(str(p.relative_to(ROOT)) for p in paths))
-    return 0
 
 
 if __name__ == "__main__":

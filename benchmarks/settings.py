@@ -9,6 +9,10 @@ ADMIN_DSN = os.environ.get("BENCH_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5
 BENCH_DB = "loom_bench"
 TEMPLATE_DB = "loom_bench_template"
 POOL_SIZE = int(os.environ.get("BENCH_POOL_SIZE", "10"))
+DEFAULT_POOLS = os.environ.get("BENCH_POOL", "tuned") == "default"
+"""``BENCH_POOL=default``: every app with its library's pool defaults, as its authors
+would write it (SQLAlchemy's 5 + 10, asyncpg's 10, Loom with no pool settings)
+instead of the tuned ``POOL_SIZE`` with no overflow."""
 DEFAULT_URL = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{BENCH_DB}"
 
 

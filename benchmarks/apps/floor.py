@@ -24,7 +24,7 @@ from benchmarks.apps.surface import (
     encode_cursor,
     pricing,
 )
-from benchmarks.settings import POOL_SIZE, asyncpg_dsn, database_url
+from benchmarks.settings import DEFAULT_POOLS, POOL_SIZE, asyncpg_dsn, database_url
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -132,9 +132,8 @@ class Floor:
         if self.pool is None:
             async with self._lock:
                 if self.pool is None:
-                    self.pool = await asyncpg.create_pool(
-                        self.dsn, min_size=POOL_SIZE, max_size=POOL_SIZE
-                    )
+                    sizes = {} if DEFAULT_POOLS else {"min_size": POOL_SIZE, "max_size": POOL_SIZE}
+                    self.pool = await asyncpg.create_pool(self.dsn, **sizes)
         return self.pool
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -32,7 +32,7 @@ from benchmarks.apps.surface import (
     encode_cursor,
     pricing,
 )
-from benchmarks.settings import POOL_SIZE, database_url
+from benchmarks.settings import DEFAULT_POOLS, POOL_SIZE, database_url
 
 # -- ORM ---------------------------------------------------------------------------------
 
@@ -196,9 +196,12 @@ def _details(row: RecordRow) -> RecordDetailsOut:
 
 
 def create_app(url: str | None = None) -> FastAPI:
-    engine = create_async_engine(
-        url or database_url(), pool_size=POOL_SIZE, max_overflow=0, pool_pre_ping=False
-    )
+    if DEFAULT_POOLS:  # as a user writes it: SQLAlchemy's pool defaults
+        engine = create_async_engine(url or database_url())
+    else:
+        engine = create_async_engine(
+            url or database_url(), pool_size=POOL_SIZE, max_overflow=0, pool_pre_ping=False
+        )
     sessions = async_sessionmaker(engine, expire_on_commit=False)
 
     async def get_session() -> AsyncIterator[AsyncSession]:

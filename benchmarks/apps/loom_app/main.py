@@ -6,12 +6,15 @@ from pathlib import Path
 from typing import Any
 
 CONFIG = Path(__file__).resolve().parent / "config" / "bench.yaml"
+DEFAULTS = CONFIG.with_name("bench-defaults.yaml")
+"""The same application with no pool settings (``BENCH_POOL=default``)."""
 
 
 def create_app() -> Any:
+    from benchmarks.settings import DEFAULT_POOLS
     from loom.rest.fastapi.auto import create_app as loom_create_app
 
-    return loom_create_app(str(CONFIG))
+    return loom_create_app(str(DEFAULTS if DEFAULT_POOLS else CONFIG))
 
 
 def available() -> str | None:
