@@ -48,8 +48,8 @@ flower: $(STAMP) ## Flower, the Celery monitor, for the store worker: http://127
 
 .PHONY: fuzz soak
 
-fuzz: $(STAMP) ## schemathesis on every store operation with 100+ examples each (nightly)
-	@LOOM_FUZZ_EXAMPLES=$${LOOM_FUZZ_EXAMPLES:-100} $(BIN)/python -m pytest tests/reliability/test_fuzz.py -q $(ARGS)
+fuzz: $(STAMP) ## schemathesis, all phases incl. stateful, on every shipped app (SQLite and PostgreSQL), 50+ examples per operation (nightly)
+	@LOOM_FUZZ_EXAMPLES=$${LOOM_FUZZ_EXAMPLES:-50} LOOM_FUZZ_FULL=1 $(BIN)/python -m pytest tests/reliability/test_fuzz.py -q $(ARGS)
 
 soak: $(STAMP) ## one minute of steady loopback load on the store API; fails on any error
 	@$(BIN)/python scripts/soak.py --rate $${SOAK_RATE:-100} --duration $${SOAK_SECONDS:-60} $(ARGS)

@@ -205,3 +205,38 @@ def test_profile_is_refused_where_the_interface_does_not_expose_it(client: TestC
 def test_url_encoding_and_repeated_filters(client: TestClient) -> None:
     assert skus(client, "sku__in=A-1%2CB-2&sort=sku") == ["A-1", "B-2"]
     assert skus(client, "price_cents__gte=100&price_cents__lte=300&sort=sku") == ["A-1", "G-7"]
+
+
+def test_a_cursor_alone_pages_by_cursor(client: TestClient) -> None:
+    """0.2: ``after``/``cursor`` without ``pagination`` switches to cursor mode."""
+    first = client.get("/products?pagination=cursor&limit=2&sort=sku").json()
+    for key in ("after", "cursor"):
+        nxt = client.get(f"/products?limit=2&sort=sku&{key}={first['next_cursor']}")
+        assert nxt.status_code == 200, nxt.text
+        assert set(nxt.json()) == {"items", "next_cursor", "has_next"}
+        assert [p["sku"] for p in nxt.json()["items"]] == ["C-3", "D-4"]
+    conflicting = f"pagination=offset&after={first['next_cursor']}"
+    assert [e["field"] for e in _errors(client, conflicting)] == ["after"]
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("sort=", "sort"),
+        ("sort=sku,", "sort"),
+        ("sort=%20sku", "sort"),
+        ("limit=%2B5", "limit"),
+        ("limit=%205", "limit"),
+        ("pagination=CURSOR", "pagination"),
+        ("price_cents__in=1,,2", "price_cents__in"),
+        ("price_cents__in=1,9223372036854775808", "price_cents__in"),
+        ("note__is_null=TRUE", "note__is_null"),
+        ("created_at__gte=0001-01-01T00:00:00%2B01:00", "created_at__gte"),
+        ("rating__in=1,x", "rating__in"),
+        ("sku__gt=A", "sku__gt"),
+    ],
+)
+def test_text_outside_the_documented_grammar_is_refused(
+    client: TestClient, query: str, field: str
+) -> None:
+    assert [e["field"] for e in _errors(client, query)] == [field]

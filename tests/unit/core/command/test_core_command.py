@@ -162,7 +162,9 @@ def test_non_object_body_is_a_validation_error(raw: bytes) -> None:
 
 def test_empty_body_is_a_validation_error() -> None:
     with pytest.raises(ValidationError, match="required"):
-        codec_for(UpdateAddress).decode_json(b"  ")
+        codec_for(CreateAddress).decode_json(b"  ")
+    # Issue 16: a command of optional fields only reads no body as an empty patch.
+    assert fields_set(codec_for(UpdateAddress).decode_json(b"  ")) == frozenset()
 
 
 def test_decoding_a_struct_reuses_its_fields() -> None:

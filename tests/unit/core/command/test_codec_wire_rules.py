@@ -1,0 +1,72 @@
+"""Request bodies as the OpenAPI document describes them (issue 16): the codec side."""
+
+from __future__ import annotations
+
+import pytest
+
+from loom.core.command import Command, Patch
+from loom.core.command._codec import CommandCodec
+from loom.core.errors import ValidationError
+from loom.core.model import BaseModel, ColumnField, model_info
+
+
+class CwItem(BaseModel):
+    __tablename__ = "cw_items"
+
+    id: int = ColumnField(primary_key=True, autoincrement=True)
+    code: str = ColumnField(length=5)
+    qty: int = ColumnField()
+
+
+class PatchItem(Command, frozen=True):
+    code: Patch[str]
+    qty: Patch[int]
+
+
+class CreateItem(Command, frozen=True):
+    code: str
+    qty: int
+    tags: list[int] = []
+
+
+def _fails(codec: CommandCodec, raw: bytes) -> str:
+    with pytest.raises(ValidationError) as caught:
+        codec.decode_json(raw)
+    return caught.value.errors[0].message
+
+
+def test_no_body_is_an_empty_patch_but_a_required_body_stays_required() -> None:
+    patch, create = CommandCodec(PatchItem), CommandCodec(CreateItem)
+    assert (patch.body_required, create.body_required) == (False, True)
+    empty = patch.decode_json(b"")
+    assert (empty.code, empty.qty) == (None, None)
+    assert _fails(create, b"") == "request body is required"
+
+
+def test_a_json_null_body_is_not_an_object() -> None:
+    assert _fails(CommandCodec(PatchItem), b"null") == "request body must be a JSON object"
+
+
+def test_integral_floats_are_integers_and_fractions_are_not() -> None:
+    codec = CommandCodec(CreateItem)
+    item = codec.decode_json(b'{"code": "a", "qty": -3.0, "tags": [1.0, 2]}')
+    assert (item.qty, item.tags) == (-3, [1, 2])
+    assert type(item.qty) is int
+    assert "float" in _fails(codec, b'{"code": "a", "qty": 3.5}')
+    assert "float" in _fails(codec, b'{"code": "a", "qty": 1, "tags": [1.5]}')
+
+
+def test_integers_beyond_int64_are_refused_also_inside_lists() -> None:
+    codec = CommandCodec(CreateItem)
+    assert _fails(codec, b'{"code": "a", "qty": 9223372036854775808}') == "integer out of range"
+    body = b'{"code": "a", "qty": 1, "tags": [-9223372036854775809]}'
+    assert _fails(codec, body) == "integer out of range"
+    assert codec.decode_json(b'{"code": "a", "qty": 9223372036854775807}').qty == 2**63 - 1
+
+
+def test_text_fields_written_to_a_column_get_its_length() -> None:
+    codec = CommandCodec(PatchItem)
+    codec.bind_columns(model_info(CwItem))
+    assert codec.column_lengths == {"code": 5}
+    assert codec.decode_json(b'{"code": "12345"}').code == "12345"
+    assert _fails(codec, b'{"code": "123456"}') == "Expected str of length <= 5"
