@@ -12,8 +12,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import sqlalchemy as sa
-
 from loom.core.errors import ValidationError
 from loom.core.repository._listing import MISSING, coerce_id
 from loom.core.repository.abc.query import (
@@ -25,7 +23,7 @@ from loom.core.repository.abc.query import (
     PageResult,
     QuerySpec,
 )
-from loom.core.repository.sqlalchemy._query import build_where, filter_shape
+from loom.core.repository.sqlalchemy._query import filter_shape
 from loom.core.repository.sqlalchemy._statements import LIMIT, OFFSET, filter_params
 
 if TYPE_CHECKING:
@@ -34,19 +32,15 @@ if TYPE_CHECKING:
 __all__ = ["CompatReads"]
 
 
-def _exists_bind(i: int, column: Any) -> Any:
-    return sa.bindparam(f"f{i}", type_=column.type)
-
-
 class CompatReads:
-    """Mixed into ``RepositorySQLAlchemy`` (which provides ``_plan``, ``_fetch``,
+    """Mixed into ``RepositorySQLAlchemy`` (which provides ``_sql``, ``_fetch``,
     ``info``, ``database`` and ``list_with_query``)."""
 
     allowed_filter_fields: ClassVar[frozenset[str] | tuple[str, ...] | set[str]] = ()
     """The fields ``list_paginated`` / ``list_with_query`` may filter on (Python or
     camelCase names; the first part of a dotted path); empty allows every field."""
 
-    _plan: Any
+    _sql: Any
     _fetch: Any
     info: Any
     database: Any
@@ -77,44 +71,31 @@ class CompatReads:
         shape, values = filter_shape(
             self.info, FilterGroup((FilterSpec(field, FilterOp.EQ, value),))
         )
-        plan = self._plan
+        sql = self._sql
         params = filter_params(values)
         params[LIMIT] = 1
         params[OFFSET] = 0
-        rows = await self._fetch(plan.shapes.page(shape, plan.sort_keys(())), params)
+        rows = await self._fetch(sql.shapes.page(shape, sql.sort_keys(())), params)
         if not rows:
             self._check_profile(profile)
             return None
-        return (await self._with_profile([plan.make(rows[0])], profile))[0]
+        return (await self._with_profile([sql.make(rows[0])], profile))[0]
 
     async def exists(self, obj_id: Any) -> bool:
         """Whether a row has this primary key."""
         key = coerce_id(self.info, obj_id)
         if key is MISSING:
             return False
-        plan = self._plan
-
-        def build() -> Any:
-            select = sa.select(sa.literal(1)).select_from(plan.table)
-            return select.where(plan.pk == sa.bindparam("_loom_pk", type_=plan.pk.type)).limit(1)
-
-        prepared = plan.shapes._prepared(("exists_pk",), build)
-        return bool(await self._fetch(prepared, {"_loom_pk": key}, plain=True))
+        prepared = self._sql.shapes.exists_pk()
+        return bool(await self._fetch(prepared, {"_loom_pk": key}))
 
     async def exists_by(self, field: str, value: Any) -> bool:
         """Whether some row's ``field`` equals ``value`` (a dotted path: some related row)."""
         shape, values = filter_shape(
             self.info, FilterGroup((FilterSpec(field, FilterOp.EQ, value),))
         )
-        plan = self._plan
-
-        def build() -> Any:
-            select = sa.select(sa.literal(1)).select_from(plan.table)
-            where = build_where(plan.table, shape, _exists_bind)
-            return (select if where is None else select.where(where)).limit(1)
-
-        prepared = plan.shapes._prepared(("exists", shape), build)
-        return bool(await self._fetch(prepared, filter_params(values), plain=True))
+        prepared = self._sql.shapes.exists(shape)
+        return bool(await self._fetch(prepared, filter_params(values)))
 
     async def list_paginated(
         self,

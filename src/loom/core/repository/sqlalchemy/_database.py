@@ -14,14 +14,17 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import Pool, StaticPool
 from sqlalchemy.pool.base import _AsyncConnDialect
 from sqlalchemy.util import await_only, greenlet_spawn
 
+from loom.core.repository.sqlalchemy._asyncpg import AsyncpgRunner, configure_pooler
 from loom.core.repository.sqlalchemy._errors import translate
+from loom.core.repository.sqlalchemy._runner import SQLAlchemyRunner, StatementRunner
 from loom.core.repository.sqlalchemy._table import metadata as default_metadata
+from loom.core.repository.sqlalchemy._write_tracking import WriteChannel
 from loom.core.uow import UnitOfWork, _reset_current, _set_current, current_unit_of_work
 
 __all__ = ["Database", "KeepAlivePool", "SQLAlchemyUnitOfWork"]
@@ -30,56 +33,36 @@ _log = logging.getLogger("loom.database")
 
 
 class SQLAlchemyUnitOfWork(UnitOfWork):
-    """A transaction on one connection, opened lazily on the first statement.
+    """A unit of work on a :class:`Database`: it holds the database's statement
+    runner (``_runner.py``), which takes a connection on the first statement, and
+    ends it: commit or rollback, hooks around them (see ``_UnitScope``)."""
 
-    On PostgreSQL a unit reads in autocommit until its first write (one round trip
-    per read, no BEGIN/COMMIT). With asyncpg the transaction itself is driven on the
-    driver connection (the engine's connections stay in autocommit, so SQLAlchemy
-    never opens one behind Loom's back), which lets hot statements run on the driver
-    directly while SQLAlchemy statements of the same unit share its transaction. The
-    pooled connection is then checked out raw and wrapped in an ``AsyncConnection``
-    only if a SQLAlchemy statement needs one (checking out through ``connect()``
-    costs about three times as much, on every request).
-    """
-
-    __slots__ = (
-        "_autocommit",
-        "_fairy",
-        "_lock",
-        "_one_write",
-        "_transaction",
-        "_wrote_alone",
-        "connection",
-        "database",
-        "driver",
-    )
+    __slots__ = ("database", "runner")
 
     def __init__(self, database: Database) -> None:
         super().__init__()
         self.database = database
-        self.connection: AsyncConnection | None = None
-        """The unit's SQLAlchemy connection, once a SQLAlchemy statement needed it."""
-        self._fairy: Any = None
-        self._transaction: Any = None
-        self._lock: asyncio.Lock | None = None
-        self._autocommit = False
-        self._one_write = False
-        self._wrote_alone = False
-        self.driver: Any = None
-        """The asyncpg connection of the unit (asyncpg only), else None."""
+        self.runner: StatementRunner = database.runner_type(database)
 
     @property
     def lock(self) -> asyncio.Lock:
-        """Serialises statements of concurrent tasks sharing this unit (``gather``):
-        one connection runs one statement at a time, and only one task may open it."""
-        if self._lock is None:
-            self._lock = asyncio.Lock()
-        return self._lock
+        """Serialises statements of concurrent tasks sharing this unit (``gather``)."""
+        return self.runner.lock
 
     @property
     def is_open(self) -> bool:
         """Whether the unit holds a connection."""
-        return self._fairy is not None or self.connection is not None
+        return self.runner.is_open
+
+    @property
+    def connection(self) -> AsyncConnection | None:
+        """The unit's SQLAlchemy connection, once a SQLAlchemy statement needed it."""
+        return self.runner.connection
+
+    @property
+    def driver(self) -> Any:
+        """The unit's asyncpg connection (asyncpg, once open), else None."""
+        return self.runner.driver
 
     def expect_single_statement(self) -> None:
         """The caller guarantees this unit issues at most one write statement (an
@@ -87,164 +70,8 @@ class SQLAlchemyUnitOfWork(UnitOfWork):
         is atomic on its own, so on PostgreSQL it runs in autocommit: one round trip
         instead of BEGIN, statement, COMMIT. Ignored for a unit already in use or
         joined by an outer one (an idempotent request stores its key beside it)."""
-        if self.depth == 0 and not self.is_open and self.database.autocommit_reads:
-            self._one_write = True
-
-    def _sqlalchemy(self) -> AsyncConnection:
-        """The unit's connection as an ``AsyncConnection`` (asyncpg: made on demand
-        around the raw pooled connection, closed with the unit)."""
-        conn = self.connection
-        if conn is None:
-            engine = self.database.engine
-            conn = AsyncConnection(engine, Connection(engine.sync_engine, connection=self._fairy))
-            self.connection = conn
-        return conn
-
-    async def open(self) -> AsyncConnection:
-        """The unit's connection inside its transaction (begun now if need be)."""
-        if self.database.driver_transactions:
-            await self.open_for_write()
-            return self._sqlalchemy()
-        conn = self.connection
-        if conn is not None and not self._autocommit:
-            return conn
-        if self._writes_alone():
-            return await self.open_for_read()
-        try:
-            if conn is None:
-                conn = await self.database.connect()
-            else:
-                # Reads so far ran in autocommit; the first write starts the transaction.
-                await conn.commit()
-                await conn.execution_options(isolation_level=conn.default_isolation_level)
-                self._autocommit = False
-            self._transaction = await conn.begin()
-        except Exception as exc:
-            raise translate(exc, self.database.metadata) from exc
-        self.connection = conn
-        return conn
-
-    def _writes_alone(self) -> bool:
-        """True for the one write of a single-statement unit (it runs in autocommit);
-        raises for a second write of such a unit, whose first is already committed."""
-        if self._one_write:
-            self._one_write = False
-            self._wrote_alone = True
-            return True
-        if self._wrote_alone:
-            raise RuntimeError(
-                "a unit of work declared single-statement issued a second write; "
-                "its first write is already committed"
-            )
-        return False
-
-    async def open_for_write(self) -> None:
-        """asyncpg: the driver connection inside the unit's transaction (begun now if
-        need be), or in autocommit for the one write of a single-statement unit."""
-        if self._fairy is not None and not self._autocommit:
-            return
-        if self._writes_alone():
-            await self.open_for_read_on_driver()
-            return
-        try:
-            if self._fairy is None:
-                await self._checkout()
-            transaction = self.driver.transaction()
-            await transaction.start()
-        except Exception as exc:
-            raise translate(exc, self.database.metadata) from exc
-        self._transaction = transaction
-        self._autocommit = False
-
-    async def open_for_read_on_driver(self) -> None:
-        """asyncpg: the driver connection, in autocommit before the unit's first write."""
-        if self._fairy is not None:
-            return
-        try:
-            await self._checkout()
-        except Exception as exc:
-            raise translate(exc, self.database.metadata) from exc
-        self._autocommit = True
-
-    async def _checkout(self) -> None:
-        fairy = await self.database.raw_connect()
-        self._fairy = fairy
-        self.driver = fairy.driver_connection
-
-    async def open_for_read(self) -> AsyncConnection:
-        """A connection for a read: before the unit's first write, on PostgreSQL, one in
-        autocommit, so a read-only request is one round trip instead of BEGIN, SELECT,
-        COMMIT. Under READ COMMITTED every statement takes its own snapshot inside a
-        transaction too, so what the reads see is unchanged; writes still share one
-        transaction and commit or roll back together."""
-        if self.database.driver_transactions:
-            await self.open_for_read_on_driver()
-            return self._sqlalchemy()
-        conn = self.connection
-        if conn is not None:
-            return conn
-        if not self.database.autocommit_reads:
-            return await self.open()
-        try:
-            conn = await self.database.connect()
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-        except Exception as exc:
-            raise translate(exc, self.database.metadata) from exc
-        self.connection = conn
-        self._autocommit = True
-        return conn
-
-    async def _finish(self, commit: bool) -> None:
-        conn, self.connection = self.connection, None
-        fairy, self._fairy = self._fairy, None
-        if conn is None and fairy is None:
-            return
-        driver, self.driver = self.driver, None
-        transaction, self._transaction = self._transaction, None
-        autocommit, self._autocommit = self._autocommit, False
-        try:
-            if transaction is None or autocommit:
-                return  # nothing to commit; the pool restores the connection's settings
-            if commit:
-                await transaction.commit()
-            else:
-                await transaction.rollback()
-        finally:
-            await self._release(conn, fairy, driver, self.database.checkin_closes)
-
-    @staticmethod
-    async def _release(
-        conn: AsyncConnection | None, fairy: Any, driver: Any, checkin_closes: bool = False
-    ) -> None:
-        """Back to the pool; invalidated instead when COMMIT/ROLLBACK never completed
-        (cancelled, timed out) or the driver dropped the connection: never pooled
-        mid-transaction, and always released."""
-        try:
-            if driver is not None and _unusable(driver):
-                if conn is not None:
-                    await conn.invalidate()
-                else:
-                    await greenlet_spawn(fairy.invalidate)
-        finally:
-            if conn is not None:
-                await conn.close()  # checks the wrapped raw connection in as well
-            elif fairy is not None:
-                if checkin_closes:
-                    # SQLAlchemy's own pool may close the connection at check-in, which
-                    # awaits the driver: outside a greenlet that fails (MissingGreenlet)
-                    # and leaves the connection open, unpooled.
-                    await greenlet_spawn(fairy.close)
-                else:
-                    fairy.close()  # autocommit, no SQLAlchemy transaction: nothing to await
-
-
-def _unusable(driver: Any) -> bool:
-    """An asyncpg connection that is closed or still inside a transaction (asyncpg
-    raises on ``is_in_transaction()`` once it has aborted the connection)."""
-    try:
-        return bool(driver.is_closed() or driver.is_in_transaction())
-    except Exception:
-        return True
+        if self.depth == 0 and not self.runner.is_open:
+            self.runner.single_statement()
 
 
 DEFAULT_POOL_SIZE = 5
@@ -455,33 +282,6 @@ class KeepAlivePool(Pool):
         return self._opened - len(self._idle)
 
 
-def _unnamed() -> str:
-    return ""
-
-
-UNPREPARED: dict[str, Any] = {
-    "statement_cache_size": 0,
-    "prepared_statement_cache_size": 0,
-    "prepared_statement_name_func": _unnamed,
-}
-"""Connect arguments behind a transaction pooler: asyncpg keeps no named statement
-(its own cache off) and neither does SQLAlchemy's asyncpg dialect (its cache off, and
-the statements it prepares itself named ``""``, the unnamed statement)."""
-
-
-async def behind_pooler(driver: Any) -> bool:
-    """Whether the asyncpg connection ``driver`` reaches PostgreSQL through a pooler.
-
-    At start-up PostgreSQL tells the client its backend's process id (for cancel
-    requests), the same the session reports with ``pg_backend_pid()``. A pooler such
-    as PgBouncer answers the start-up itself with a made-up id of its own, so the two
-    differ; a plain TCP proxy (a port mapping, HAProxy) passes the server's through.
-    Asked as an unnamed statement, which leaves nothing behind on a pooled server.
-    """
-    statement = await driver.prepare("SELECT pg_backend_pid()", name="")
-    return bool(await statement.fetchval() != driver.get_server_pid())
-
-
 _SOLE: dict[tuple[str, str], list[Any]] = {}
 """Locks of :meth:`Database.claim_sole_process` this process holds, with their count."""
 
@@ -536,10 +336,6 @@ class Database:
         """PostgreSQL plans a filtered list for its values (an unnamed statement, one
         more round trip) instead of reusing a generic plan; ``"cached"`` keeps every
         list a cached prepared statement."""
-        self.write_sinks: list[Any] = []
-        """Told of every write made on the driver connection (the cache's tracking)."""
-        self.own_sql_listeners = 0
-        """Loom's own ``*_cursor_execute`` listeners on the engine (write tracking)."""
         kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": pool_pre_ping}
         if self.driver_transactions:
             kwargs["isolation_level"] = "AUTOCOMMIT"
@@ -572,51 +368,22 @@ class Database:
         unnamed and unprepared); None until the first connection tells (auto)."""
         kwargs["connect_args"] = connect_args
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
+        self.writes = WriteChannel(self.engine.sync_engine)
+        """Every write on this database, told to those who track them (the cache)."""
+        self.runner_type: type[StatementRunner] = (
+            AsyncpgRunner if self.driver_transactions else SQLAlchemyRunner
+        )
+        """How units of work run their statements, chosen once (see ``_runner.py``)."""
         self.checkin_closes = not isinstance(self.engine.pool, (KeepAlivePool, StaticPool))
         """Whether checking a connection in may close it (SQLAlchemy's queue pool beyond
         ``pool_size``): it must then happen in a greenlet."""
         if self.dialect == "postgresql" and self.url.get_driver_name() == "asyncpg":
-            self._configure_pooler()
+            configure_pooler(self)
         self._connect_timeout = connect_timeout
         # An in-memory SQLite database is one shared connection: serialise units of work.
         self._memory_lock: asyncio.Lock | None = asyncio.Lock() if self._memory else None
         if self.dialect == "sqlite":
             self._configure_sqlite()
-
-    def _configure_pooler(self) -> None:
-        """Unprepared statements behind a transaction pooler (``pgbouncer``), told by
-        the setting or, when it is unset, by the first connection.
-
-        A transaction pooler hands each transaction (each autocommit statement) to
-        whichever server connection is free, so a statement prepared under a name on
-        one is unknown on the next, and names collide between clients sharing a
-        server. asyncpg's statement cache off makes it send every statement unnamed:
-        parsed, described and bound within one pooled transaction.
-        """
-
-        @event.listens_for(self.engine.sync_engine, "do_connect")
-        def _do_connect(dialect: Any, _record: Any, cargs: Any, cparams: dict[str, Any]) -> Any:
-            if self.pgbouncer:
-                cparams.update(UNPREPARED)
-                return None
-            if self.pgbouncer is False:
-                return None
-            connection = dialect.connect(*cargs, **cparams)
-            try:
-                pooled = await_only(behind_pooler(connection.driver_connection))
-            except BaseException:
-                connection.close()
-                raise
-            if not pooled:
-                self.pgbouncer = False
-                return connection
-            _log.info(
-                "loom: PostgreSQL is reached through a transaction pooler (PgBouncer): "
-                "statements are sent unprepared (database.pgbouncer: false keeps them)"
-            )
-            self.pgbouncer = True
-            connection.close()
-            return dialect.connect(*cargs, **{**cparams, **UNPREPARED})
 
     def _configure_sqlite(self) -> None:
         memory = self._memory
@@ -668,48 +435,42 @@ class Database:
         """One transaction for the block; nested ``begin`` calls join the outer one."""
         return _UnitScope(self)
 
-    @asynccontextmanager
-    async def read_connection(self) -> AsyncIterator[AsyncConnection]:
-        """Like :meth:`connection`, for statements that only read (see
-        :meth:`SQLAlchemyUnitOfWork.open_for_read`)."""
+    def active_runner(self) -> StatementRunner | None:
+        """The runner of the active unit of work on this database, if any."""
         active = current_unit_of_work()
         if isinstance(active, SQLAlchemyUnitOfWork) and active.database is self:
-            async with active.lock:
-                yield await active.open_for_read()
+            return active.runner
+        return None
+
+    @asynccontextmanager
+    async def runner(self) -> AsyncIterator[StatementRunner]:
+        """The active unit of work's runner, or that of a unit of its own for the
+        block (committed when it ends)."""
+        active = self.active_runner()
+        if active is not None:
+            yield active
             return
         async with self.begin() as uow:
-            assert isinstance(uow, SQLAlchemyUnitOfWork)
-            yield await uow.open_for_read()
+            yield uow.runner
+
+    @asynccontextmanager
+    async def read_connection(self) -> AsyncIterator[AsyncConnection]:
+        """Like :meth:`connection`, for statements that only read (in autocommit
+        before the unit's first write, on PostgreSQL)."""
+        async with self.runner() as runner, runner.lock:
+            yield await runner.sqlalchemy(write=False)
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[AsyncConnection]:
         """The active unit of work's connection, or a short transaction of its own."""
-        active = current_unit_of_work()
-        if isinstance(active, SQLAlchemyUnitOfWork) and active.database is self:
-            async with active.lock:
-                yield await active.open()
-            return
-        async with self.begin() as uow:
-            assert isinstance(uow, SQLAlchemyUnitOfWork)
-            yield await uow.open()
+        async with self.runner() as runner, runner.lock:
+            yield await runner.sqlalchemy(write=True)
 
     @property
     def driver_statements(self) -> bool:
-        """Whether the repositories may run their prebuilt statements on the asyncpg
-        connection: yes, unless someone watches SQLAlchemy's statements (``echo``,
-        SQL logging, an instrumentation's ``before/after_cursor_execute`` listener),
-        who must then see every one of them go through SQLAlchemy."""
-        if not self.driver_transactions:
-            return False
-        engine = self.engine.sync_engine
-        dispatch = engine.dispatch
-        watchers = len(dispatch.before_cursor_execute) + len(dispatch.after_cursor_execute)
-        return watchers <= self.own_sql_listeners and not engine._should_log_info()
-
-    def note_write(self, table: str, *, delete: bool = False) -> None:
-        """Report a write that bypassed SQLAlchemy's execute path to the write sinks."""
-        for sink in self.write_sinks:
-            sink.note_write((table,), delete=delete)
+        """Whether prebuilt statements skip SQLAlchemy's execute path (asyncpg, while
+        nobody watches SQLAlchemy's statements: see ``AsyncpgRunner``)."""
+        return self.runner_type.direct_statements(self)
 
     def _transactional(self) -> AsyncEngine:
         """The engine for DDL: in one transaction even where connections autocommit."""
@@ -851,16 +612,16 @@ class _UnitScope:
             if exc_type is not None:
                 # The original error matters more than a failed rollback.
                 with contextlib.suppress(Exception):
-                    await uow._finish(commit=False)
+                    await uow.runner.rollback()
                 return
             try:
                 await uow.run_before_commit()
             except BaseException:
                 with contextlib.suppress(Exception):
-                    await uow._finish(commit=False)
+                    await uow.runner.rollback()
                 raise
             try:
-                await uow._finish(commit=True)
+                await uow.runner.commit()
             except Exception as error:
                 translated = translate(error, database.metadata)
                 if translated is error:

@@ -101,8 +101,8 @@ class IdempotencyStore:
         else what the key was first used for. An expired key is taken over."""
         table = self.table
         now = _utcnow()
-        async with self.database.connection() as conn:
-            await conn.execute(
+        async with self.database.runner() as run:
+            await run.execute(
                 sa.delete(table).where(table.c.key == key, table.c.created_at < now - self.ttl)
             )
             values = {
@@ -114,20 +114,18 @@ class IdempotencyStore:
                 "body": None,
                 "created_at": now,
             }
-            inserted = (await conn.execute(self._insert(values))).first()
+            inserted = await run.fetchrow(self._insert(values))
             if inserted is not None:
                 return None
-            row = (
-                await conn.execute(
-                    sa.select(
-                        table.c.route,
-                        table.c.fingerprint,
-                        table.c.status,
-                        table.c.content_type,
-                        table.c.body,
-                    ).where(table.c.key == key)
-                )
-            ).first()
+            row = await run.fetchrow(
+                sa.select(
+                    table.c.route,
+                    table.c.fingerprint,
+                    table.c.status,
+                    table.c.content_type,
+                    table.c.body,
+                ).where(table.c.key == key)
+            )
         if row is None:  # pragma: no cover - deleted between the insert and the select
             return StoredResponse(route, "", None, None, b"")
         return StoredResponse(
@@ -141,8 +139,8 @@ class IdempotencyStore:
     async def complete(self, key: str, status: int, content_type: str | None, body: bytes) -> None:
         """Store the response of the request that claimed ``key``."""
         table = self.table
-        async with self.database.connection() as conn:
-            await conn.execute(
+        async with self.database.runner() as run:
+            await run.execute(
                 sa.update(table)
                 .where(table.c.key == key)
                 .values(status=status, content_type=content_type, body=body)
@@ -151,11 +149,10 @@ class IdempotencyStore:
     async def purge_expired(self) -> int:
         """Delete every expired key; returns how many."""
         table = self.table
-        async with self.database.connection() as conn:
-            result = await conn.execute(
+        async with self.database.runner() as run:
+            return await run.execute(
                 sa.delete(table).where(table.c.created_at < _utcnow() - self.ttl)
             )
-        return int(result.rowcount or 0)
 
     def startup_hook(self) -> Callable[[], Awaitable[None]]:
         """Purge expired keys at start-up; a database that is down then must not stop the app."""

@@ -1,7 +1,7 @@
 """The ``loom_jobs`` table: job outbox and status on the application's database.
 
-Every write goes through :meth:`Database.connection`, i.e. the active unit of work's
-connection when there is one: the record of a job dispatched by a use case is
+Every statement goes through the database's statement runner (``Database.runner``),
+i.e. the active unit of work's when there is one: the record of a job dispatched by a use case is
 inserted in the use case's own transaction (the transactional outbox), and a job's
 final state commits together with its callback's writes.
 
@@ -144,13 +144,13 @@ class SQLAlchemyJobStore:
 
     async def add(self, envelope: JobEnvelope) -> None:
         row = self._row(JobRecord.from_envelope(envelope))
-        async with self.database.connection() as conn:
-            await conn.execute(sa.insert(self.table).values(row))
+        async with self.database.runner() as run:
+            await run.execute(sa.insert(self.table).values(row))
 
     async def get(self, job_id: str) -> JobRecord | None:
         t = self.table
-        async with self.database.connection() as conn:
-            row = (await conn.execute(sa.select(t).where(t.c.id == job_id))).first()
+        async with self.database.runner() as run:
+            row = await run.fetchrow(sa.select(t).where(t.c.id == job_id))
         return self._record(row) if row is not None else None
 
     async def claim(self, job_id: str, *, allow_running: bool = False) -> JobRecord | None:
@@ -176,8 +176,8 @@ class SQLAlchemyJobStore:
         if lease is not None:
             values["available_at"] = now + dt.timedelta(seconds=lease)
         stmt = sa.update(t).where(t.c.id == job_id, claimable).values(values).returning(*t.c)
-        async with self.database.connection() as conn:
-            row = (await conn.execute(stmt)).first()
+        async with self.database.runner() as run:
+            row = await run.fetchrow(stmt)
         return self._record(row) if row is not None else None
 
     async def renew(self, job_id: str) -> None:
@@ -185,8 +185,8 @@ class SQLAlchemyJobStore:
         t = self.table
         until = utcnow() + dt.timedelta(seconds=self.lease or 0.0)
         stmt = sa.update(t).where(t.c.id == job_id, t.c.state == "running")
-        async with self.database.connection() as conn:
-            await conn.execute(stmt.values(available_at=until))
+        async with self.database.runner() as run:
+            await run.execute(stmt.values(available_at=until))
 
     async def release(self, job_id: str) -> None:
         """Back to ``pending`` (the attempt not counted): a job this process was
@@ -194,13 +194,13 @@ class SQLAlchemyJobStore:
         t = self.table
         stmt = sa.update(t).where(t.c.id == job_id, t.c.state == "running")
         values = {"state": "pending", "attempts": t.c.attempts - 1, "available_at": None}
-        async with self.database.connection() as conn:
-            await conn.execute(stmt.values(**values))
+        async with self.database.runner() as run:
+            await run.execute(stmt.values(**values))
 
     async def _update(self, job_id: str, **values: Any) -> None:
         t = self.table
-        async with self.database.connection() as conn:
-            await conn.execute(sa.update(t).where(t.c.id == job_id).values(**values))
+        async with self.database.runner() as run:
+            await run.execute(sa.update(t).where(t.c.id == job_id).values(**values))
 
     async def retry_later(
         self, job_id: str, error: tuple[str, str], available_at: dt.datetime
@@ -247,8 +247,8 @@ class SQLAlchemyJobStore:
             .order_by(t.c.created_at)
             .limit(limit)
         )
-        async with self.database.connection() as conn:
-            rows = (await conn.execute(stmt)).all()
+        async with self.database.runner() as run:
+            rows = await run.fetch(stmt)
         return [self._record(r) for r in rows]
 
     async def unfinished(self, *, limit: int = 1000) -> list[JobRecord]:
@@ -259,6 +259,6 @@ class SQLAlchemyJobStore:
             .order_by(t.c.created_at)
             .limit(limit)
         )
-        async with self.database.connection() as conn:
-            rows = (await conn.execute(stmt)).all()
+        async with self.database.runner() as run:
+            rows = await run.fetch(stmt)
         return [self._record(r) for r in rows]

@@ -24,6 +24,7 @@ from loom.core.model import ModelInfo
 from loom.core.projection import LinkKey, ProfilePlan, ProjectionLink, RelationLink, profile_plan
 from loom.core.projection.loaders import CountLoader, ExistsLoader
 from loom.core.projection.loading import ProfileLoader, join_converter
+from loom.core.repository.sqlalchemy._model_sql import ModelSQL, model_sql
 from loom.core.repository.sqlalchemy._statements import KEYS, Hop, Prepared, Shapes
 from loom.core.repository.sqlalchemy._table import table_for
 
@@ -32,13 +33,6 @@ __all__ = ["ProfileRead", "SQLProfileLoader", "default_profile_loader", "single_
 
 _Pick = Callable[[Shapes, str, str, Hop | None], Prepared]
 _HOPS: dict[LinkKey, Hop] = {}
-
-
-def _target_plan(info: Any) -> Any:
-    # Imported here: the repository module imports this one.
-    from loom.core.repository.sqlalchemy._repository import _plan_for
-
-    return _plan_for(info)
 
 
 def _hop(link: RelationLink | ProjectionLink) -> Hop | None:
@@ -51,7 +45,9 @@ def _hop(link: RelationLink | ProjectionLink) -> Hop | None:
     found = _HOPS.get(key)
     if found is None:
         table = table_for(through.table.model)
-        found = _HOPS[key] = Hop(table, through.local, through.remote, link.remote_column)
+        plain = model_sql(through.table).simple_types
+        found = Hop(table, through.local, through.remote, link.remote_column, plain)
+        _HOPS[key] = found
     return found
 
 
@@ -61,17 +57,16 @@ class SQLProfileLoader(ProfileLoader):
     connection (and so the active unit of work) and error translation."""
 
     async def related(self, repo: Any, target: Any, column: str, keys: list[Any]) -> list[Any]:
-        return await repo._rows_by(_target_plan(target), column, keys)
+        return await repo._rows_by(model_sql(target), column, keys)
 
     async def through(
         self, repo: Any, link: RelationLink | ProjectionLink, keys: list[Any]
     ) -> dict[Any, list[Any]]:
         hop = _hop(link)
-        assert hop is not None and link.through is not None
-        target = _target_plan(link.target)
+        assert hop is not None and link.through is not None and link.target is not None
+        target = model_sql(link.target)
         prepared = target.shapes.rows_through(hop, repo.database.dialect)
-        plain = target.simple_types and _target_plan(link.through.table).simple_types
-        rows = await repo._fetch(prepared, {KEYS: keys}, plain=plain)
+        rows = await repo._fetch(prepared, {KEYS: keys})
         make = target.make
         owner = len(target.names)  # the owner's key follows the target's columns
         groups: dict[Any, list[Any]] = {}
@@ -84,14 +79,11 @@ class SQLProfileLoader(ProfileLoader):
     ) -> Any:
         """The rows of the related model's statement ``pick(shapes, column, dialect,
         hop)`` over ``link``'s column, for the page's keys."""
-        target = _target_plan(link.target)
-        assert link.remote_column is not None
+        assert link.target is not None and link.remote_column is not None
+        target = model_sql(link.target)
         hop = _hop(link)
         prepared = pick(target.shapes, link.remote_column, repo.database.dialect, hop)
-        plain = target.simple_types
-        if link.through is not None:
-            plain = plain and _target_plan(link.through.table).simple_types
-        return await repo._fetch(prepared, {KEYS: keys}, plain=plain)
+        return await repo._fetch(prepared, {KEYS: keys})
 
     async def count(self, repo: Any, link: ProjectionLink, keys: list[Any]) -> dict[Any, int]:
         rows = await self._aggregate(
@@ -168,11 +160,12 @@ def _subquery(owner: sa.Table, link: ProjectionLink, exists: bool) -> Any:
     return sa.select(sa.func.count()).select_from(source).where(where).scalar_subquery()
 
 
-def single_row_read(info: ModelInfo, profile: str, select: Any, owner: sa.Table) -> ProfileRead:
-    """The :class:`ProfileRead` of ``profile``. ``select`` is the model's row SELECT by
-    primary key; the profile's counts and existence tests (those no relation of the
-    profile loads the rows of anyway) are added to it as scalar subqueries, so a
-    single row costs no extra round trip for them."""
+def single_row_read(info: ModelInfo, profile: str, sql: ModelSQL) -> ProfileRead:
+    """The :class:`ProfileRead` of ``profile``. The profile's counts and existence
+    tests (those no relation of the profile loads the rows of anyway) are added to the
+    model's row SELECT by primary key as scalar subqueries, so a single row costs no
+    extra round trip for them."""
+    owner = sql.table
     plan = profile_plan(info, profile)
     extra: list[Any] = []
     scalars: list[tuple[str, bool]] = []
@@ -188,5 +181,5 @@ def single_row_read(info: ModelInfo, profile: str, select: Any, owner: sa.Table)
     if not extra:
         return ProfileRead(plan, plan.loads, None, (), False)
     only = len(scalars) == len(plan.projections) and not plan.relations
-    get = Prepared(select.add_columns(*extra))
+    get = Prepared(sql.get.statement.add_columns(*extra), plain=sql.simple_types)
     return ProfileRead(plan, True, get, tuple(scalars), only)

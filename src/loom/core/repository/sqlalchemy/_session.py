@@ -148,10 +148,11 @@ def current_session() -> AsyncSession | None:
 async def _joined(uow: SQLAlchemyUnitOfWork) -> AsyncIterator[AsyncSession]:
     """A session on ``uow``'s connection, inside its transaction (begun now if need
     be); pending ORM changes are flushed into it at the end."""
-    async with uow.lock:
+    runner = uow.runner
+    async with runner.lock:
         # Only the opening is serialised: the method may call other repository methods,
         # which take the lock themselves (holding it across the method would deadlock).
-        connection = await uow.open()
+        connection = await runner.sqlalchemy(write=True)
     # A session joined to a connection already in a transaction never commits it
     # (and on asyncpg, where the unit drives the transaction on the driver, there is
     # nothing for it to commit); the unit of work commits or rolls back.

@@ -1,4 +1,4 @@
-"""Statements built once with named bind parameters, and their SQL for asyncpg.
+"""Statements built once with named bind parameters.
 
 A list request used to build its SELECT per call (one expression per filter, the
 sort keys, a cache key walk over the whole tree): most of the CPU a filtered list
@@ -6,14 +6,15 @@ costs outside the database. Here a statement is built once per *shape* (which
 columns are filtered with which operators, the sort order, NULL tests, the number
 of values of an ``in``); a request with the same shape only binds its values.
 
-SQLAlchemy runs a :class:`Prepared` like any statement (``execute(stmt, params)``);
-on asyncpg it is compiled once per dialect to ``$n`` SQL whose arguments come from
-the same parameter dict, so both paths read the values from one place.
+A statement runner (``_runner.py``) runs a :class:`Prepared` through SQLAlchemy like
+any statement (``execute(stmt, params)``); the asyncpg runner compiles it once to
+``$n`` SQL whose arguments come from the same parameter dict, so both paths read the
+values from one place.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
@@ -26,12 +27,10 @@ __all__ = [
     "KEYS",
     "LIMIT",
     "OFFSET",
-    "DriverSQL",
     "Hop",
     "Prepared",
     "Shapes",
     "SortKeys",
-    "driver_sql",
     "filter_params",
     "keyset_params",
 ]
@@ -41,68 +40,30 @@ OFFSET = "_loom_offset"
 KEYS = "_loom_keys"
 
 
-class DriverSQL(NamedTuple):
-    """A statement compiled for asyncpg: ``$n`` SQL and where each argument comes from."""
-
-    sql: str
-    order: tuple[str, ...]
-    constants: dict[str, Any]
-    """Values the statement carries itself (e.g. the ``1`` of a NULL-ordering flag)."""
-    processors: tuple[Callable[[Any], Any] | None, ...] | None
-    """Per argument, the column type's bind processor (e.g. naive datetimes read as
-    UTC), applied as SQLAlchemy would; None when no argument has one."""
-
-    def arguments(self, values: Mapping[str, Any]) -> list[Any]:
-        merged = {**self.constants, **values} if self.constants else values
-        args = [merged[name] for name in self.order]
-        if self.processors is not None:
-            args = [
-                value if process is None or value is None else process(value)
-                for process, value in zip(self.processors, args, strict=True)
-            ]
-        return args
-
-
-def driver_sql(
-    statement: Any, dialect: Any, column_keys: Sequence[str] | None = None
-) -> DriverSQL | None:
-    """``statement`` compiled for the asyncpg connection, or None when only
-    SQLAlchemy can run it (expanding or literal-rendered parameters)."""
-    compiled = statement.compile(
-        dialect=dialect, column_keys=list(column_keys) if column_keys is not None else None
-    )
-    if compiled.post_compile_params or compiled.literal_execute_params:
-        return None
-    order = tuple(compiled.positiontup or ())
-    try:  # private API: without it, SQLAlchemy runs the statement itself
-        found = compiled._bind_processors
-    except AttributeError:  # pragma: no cover - a future SQLAlchemy
-        return None
-    processors = tuple(found.get(name) for name in order)
-    if any(isinstance(process, tuple) for process in processors):
-        return None  # tuple-typed parameters: SQLAlchemy's business
-    constants = {
-        name: bind.effective_value for name, bind in compiled.binds.items() if not bind.required
-    }
-    has_processors = any(process is not None for process in processors)
-    return DriverSQL(compiled.string, order, constants, processors if has_processors else None)
-
-
 class Prepared:
-    """A statement whose request values are named bind parameters, built once."""
+    """A statement whose request values are named bind parameters, built once.
 
-    __slots__ = ("_driver", "statement")
+    What a statement runner needs to know about it is worked out here, once: whether
+    it writes (and which table, for the cache), and whether its rows come back from
+    the driver as the model wants them (``plain``: no column needs SQLAlchemy's
+    result conversion), which lets a runner skip SQLAlchemy's execute path.
+    """
 
-    def __init__(self, statement: Any) -> None:
+    __slots__ = ("compiled", "delete", "plain", "reads", "statement", "table")
+
+    def __init__(self, statement: Any, *, plain: bool = False) -> None:
         self.statement = statement
-        self._driver: dict[Any, DriverSQL | None] = {}
-
-    def driver(self, dialect: Any) -> DriverSQL | None:
-        try:
-            return self._driver[dialect]
-        except KeyError:
-            found = self._driver[dialect] = driver_sql(self.statement, dialect)
-            return found
+        self.plain = plain
+        self.reads = bool(getattr(statement, "is_select", False))
+        """The statement only reads (a SELECT)."""
+        dml = bool(getattr(statement, "is_dml", False))
+        table = getattr(statement, "table", None) if dml else None
+        self.table: str | None = getattr(table, "name", None)
+        """The table an INSERT, UPDATE or DELETE writes, else None."""
+        self.delete = bool(getattr(statement, "is_delete", False))
+        self.compiled: dict[Any, Any] = {}
+        """A runner's own compiled forms of the statement, by whatever key it needs
+        (the asyncpg runner: dialect and written columns)."""
 
 
 def filter_params(values: list[Any]) -> dict[str, Any]:
@@ -140,6 +101,8 @@ class Hop(NamedTuple):
     local: str
     remote: str
     column: str
+    plain: bool = False
+    """The association table's columns need no result conversion (see ``Prepared``)."""
 
     @property
     def key(self) -> tuple[str, str, str, str]:
@@ -170,20 +133,29 @@ class Shapes:
         count: Any,
         pk: sa.Column[Any],
         size: int,
+        plain: bool = False,
     ) -> None:
+        self.plain = plain
+        """The model's columns need no result conversion (see ``Prepared``)."""
         self.table = table
         self.columns = columns
         self.count_base = count
         self.pk = pk
         self._cache: LRUCache[Any, Prepared] = LRUCache(size)
 
-    def _prepared(self, key: Any, build: Callable[[], Any]) -> Prepared:
+    def _prepared(self, key: Any, build: Callable[[], Any], plain: bool | None = None) -> Prepared:
         """The statement ``build()`` makes, built once per ``key`` (everything the
-        statement depends on)."""
+        statement depends on). ``plain``: its rows need no conversion (default: as
+        the model's columns)."""
         found = self._cache.get(key)
         if found is None:
-            found = self._cache[key] = Prepared(build())
+            found = Prepared(build(), plain=self.plain if plain is None else plain)
+            self._cache[key] = found
         return found
+
+    def _through(self, hop: Hop | None) -> bool:
+        """Whether rows with ``hop``'s association columns need no conversion."""
+        return self.plain and (hop is None or hop.plain)
 
     def rows_by(self, column: str, dialect: str) -> Prepared:
         """Every row whose ``column`` is one of the ``KEYS`` parameter's values, in
@@ -207,7 +179,7 @@ class Shapes:
             stmt = sa.select(*self.columns, owner).select_from(joined)
             return stmt.where(_in_keys(owner, dialect)).order_by(self.pk, owner)
 
-        return self._prepared(("rows_through", hop.key, dialect), build)
+        return self._prepared(("rows_through", hop.key, dialect), build, self._through(hop))
 
     def _source(self, column: str, hop: Hop | None) -> tuple[Any, Any]:
         """The FROM clause and the owner-key column of a profile aggregate: this
@@ -234,7 +206,7 @@ class Shapes:
             return sa.select(col).select_from(source).where(where).distinct()
 
         key = hop.key if hop is not None else None
-        return self._prepared(("grouped", column, dialect, count, key), build)
+        return self._prepared(("grouped", column, dialect, count, key), build, self._through(hop))
 
     def joined(
         self, column: str, names: tuple[str, ...], dialect: str, hop: Hop | None = None
@@ -250,7 +222,7 @@ class Shapes:
             return stmt.order_by(col, self.pk)
 
         key = hop.key if hop is not None else None
-        return self._prepared(("joined", column, names, dialect, key), build)
+        return self._prepared(("joined", column, names, dialect, key), build, self._through(hop))
 
     def count(self, shape: Any) -> Prepared:
         """``SELECT count(*)`` of the rows matching the filter shape."""
@@ -259,7 +231,26 @@ class Shapes:
             where = build_where(self.table, shape, _filter_bind)
             return self.count_base if where is None else self.count_base.where(where)
 
-        return self._prepared(("count", shape), build)
+        return self._prepared(("count", shape), build, plain=True)
+
+    def exists_pk(self) -> Prepared:
+        """``SELECT 1 ... LIMIT 1`` of the row with the ``_loom_pk`` parameter's key."""
+
+        def build() -> Any:
+            where = self.pk == sa.bindparam("_loom_pk", type_=self.pk.type)
+            return sa.select(sa.literal(1)).select_from(self.table).where(where).limit(1)
+
+        return self._prepared(("exists_pk",), build, plain=True)
+
+    def exists(self, shape: Any) -> Prepared:
+        """``SELECT 1 ... LIMIT 1`` of the rows matching the filter shape."""
+
+        def build() -> Any:
+            select = sa.select(sa.literal(1)).select_from(self.table)
+            where = build_where(self.table, shape, _filter_bind)
+            return (select if where is None else select.where(where)).limit(1)
+
+        return self._prepared(("exists", shape), build, plain=True)
 
     def page(self, shape: Any, sort: SortKeys) -> Prepared:
         """An offset page (its total comes from :meth:`count`, when the page does

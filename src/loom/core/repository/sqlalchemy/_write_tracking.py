@@ -2,21 +2,23 @@
 
 The cache wrapper sees ``create``/``update``/``delete``, but writes also come from
 custom repository methods, raw SQL and the database itself (``ON DELETE CASCADE``).
-A ``before_cursor_execute`` listener on the engine sees all of them (the repository's
-prebuilt writes on the asyncpg connection report themselves): a compiled
+All of them reach the sinks through the database's :class:`WriteChannel`: a
+``before_cursor_execute`` listener on the engine sees SQLAlchemy's statements, and the
+asyncpg runner reports the writes it runs on the driver itself. A compiled
 ``INSERT``/``UPDATE``/``DELETE`` names its table; anything else that looks like a
 write (text SQL) retires every cached read, because its table is unknown.
 """
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import event
 
-from loom.core.repository.sqlalchemy._database import Database
+if TYPE_CHECKING:
+    from loom.core.repository.sqlalchemy._database import Database
 
-__all__ = ["install_write_tracking", "written_tables"]
+__all__ = ["WriteChannel", "WriteSink", "install_write_tracking", "written_tables"]
 
 ALL_TABLES = "*"
 
@@ -36,6 +38,45 @@ _WRITE_WORDS = (
 
 class WriteSink(Protocol):
     def note_write(self, tables: Any, *, delete: bool = False) -> None: ...
+
+
+class WriteChannel:
+    """The one way a database's writes reach those who track them (the cache).
+
+    Writes that run through SQLAlchemy are seen by one ``before_cursor_execute``
+    listener on the engine, attached with the first sink; a statement runner that
+    runs a write on the driver itself reports it with :meth:`report`. Either way the
+    sinks hear of it once, here.
+    """
+
+    __slots__ = ("_engine", "listening", "sinks")
+
+    def __init__(self, engine: Any) -> None:
+        self._engine = engine
+        self.sinks: list[WriteSink] = []
+        self.listening = False
+        """Whether the channel's listener is on the engine (it counts as one of the
+        engine's cursor listeners, but watches nothing for anyone else)."""
+
+    def subscribe(self, sink: WriteSink) -> None:
+        """Tell ``sink`` of every later write (once per sink)."""
+        if any(known is sink for known in self.sinks):
+            return
+        if not self.listening:
+            event.listen(self._engine, "before_cursor_execute", self._before_execute)
+            self.listening = True
+        self.sinks.append(sink)
+
+    def report(self, tables: tuple[str, ...], *, delete: bool = False) -> None:
+        for sink in self.sinks:
+            sink.note_write(tables, delete=delete)
+
+    def _before_execute(
+        self, _conn: Any, _cursor: Any, statement: str, _params: Any, context: Any, _many: bool
+    ) -> None:
+        tables, delete = written_tables(context, statement)
+        if tables:
+            self.report(tables, delete=delete)
 
 
 def written_tables(context: Any, statement: str) -> tuple[tuple[str, ...], bool]:
@@ -58,20 +99,5 @@ def written_tables(context: Any, statement: str) -> tuple[tuple[str, ...], bool]
 
 
 def install_write_tracking(database: Database, sink: WriteSink) -> None:
-    """Report every write on ``database``'s engine to ``sink`` (idempotent per pair)."""
-    installed: set[int] = database.__dict__.setdefault("_loom_write_sinks", set())
-    if id(sink) in installed:
-        return
-    installed.add(id(sink))
-
-    def before_execute(
-        _conn: Any, _cursor: Any, statement: str, _params: Any, context: Any, _many: bool
-    ) -> None:
-        tables, delete = written_tables(context, statement)
-        if tables:
-            sink.note_write(tables, delete=delete)
-
-    event.listen(database.engine.sync_engine, "before_cursor_execute", before_execute)
-    database.own_sql_listeners += 1
-    # Prebuilt writes run on the asyncpg connection itself and are reported directly.
-    database.write_sinks.append(sink)
+    """Report every write on ``database`` to ``sink`` (idempotent per pair)."""
+    database.writes.subscribe(sink)
