@@ -124,3 +124,25 @@ async def test_connections_beyond_pool_size_close_once_idle(
         assert len(await _backends(admin, name) - others) == 2
         await asyncio.gather(*(hold() for _ in range(3)))  # the pool still serves
         assert pool.checkedout() == 0
+
+
+async def test_a_cancelled_or_timed_out_wait_loses_no_connection(
+    db_url_factory: Callable[[str], str], database_factory: Any
+) -> None:
+    from sqlalchemy import exc, text
+
+    url = db_url_factory("postgres")
+    async with database_factory(url, pool_size=1, max_overflow=0, pool_timeout=0.3) as db:
+        pool = db.engine.pool
+        held = await db.raw_connect()  # the only connection
+        waiter = asyncio.create_task(db.raw_connect())
+        await asyncio.sleep(0.05)
+        waiter.cancel()  # a client gone while its request waited for a connection
+        with pytest.raises(asyncio.CancelledError):
+            await waiter
+        with pytest.raises(exc.TimeoutError, match=r"pool_size 1 \+ max_overflow 0"):
+            await db.raw_connect()
+        held.close()
+        async with db.connection() as conn:  # served at once: nothing was lost
+            assert (await conn.execute(text("SELECT 1"))).scalar() == 1
+        assert (pool.checkedout(), pool.checkedin()) == (0, 1)
