@@ -13,7 +13,7 @@ import msgspec
 from loom.core.model import model_info
 from loom.core.model._write import INT64_MAX, INT64_MIN
 from loom.core.repository.abc.query import MAX_LIMIT, PaginationMode
-from loom.rest.query import filter_ops, filter_schema, scalar_schema, sort_schema
+from loom.rest.query import MAX_PAGE, filter_ops, filter_schema, scalar_schema, sort_schema
 from loom.rest.routes import CompiledRoute
 
 __all__ = ["PROBLEM_SCHEMA", "build_openapi"]
@@ -97,7 +97,7 @@ def _list_parameters(route: CompiledRoute) -> list[dict[str, Any]]:
         {
             "name": "page",
             "in": "query",
-            "schema": {"type": "integer", "minimum": 1, "maximum": 10**9, "default": 1},
+            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1},
             "description": "Offset mode: page number, from 1.",
         },
         {

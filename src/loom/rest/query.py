@@ -41,6 +41,7 @@ __all__ = [
     "DATE_TEXT",
     "DECIMAL_TEXT",
     "INT64",
+    "MAX_PAGE",
     "RESERVED",
     "UUID_TEXT",
     "filter_ops",
@@ -49,6 +50,10 @@ __all__ = [
     "scalar_schema",
     "sort_schema",
 ]
+
+MAX_PAGE = (2**31 - 1) // MAX_LIMIT + 1
+"""The last page number: the row offset ``(page - 1) * limit`` stays a 32-bit integer,
+which every database takes for ``OFFSET`` (past it, page by cursor)."""
 
 INT64: dict[str, Any] = {"type": "integer", "minimum": INT64_MIN, "maximum": INT64_MAX}
 """The integers a column stores (and a path id or filter may name)."""
@@ -241,7 +246,7 @@ def parse_list_query(
             elif key == "limit":
                 limit = _int(key, value, 1, MAX_LIMIT)
             elif key == "page":
-                page = _int(key, value, 1, 10**9)
+                page = _int(key, value, 1, MAX_PAGE)
                 page_given = True
             elif key in ("after", "cursor"):
                 cursor = value or None

@@ -211,8 +211,8 @@ def _query_text(value: Any) -> str:
         ("direction", "Desc"),
         ("pagination", "cursor"),
         ("pagination", "CURSOR"),
-        ("page", 10**9),
-        ("page", 10**9 + 1),
+        ("page", 2147484),  # (page - 1) * 1000 still fits OFFSET's 32 bits
+        ("page", 2147485),
     ],
 )
 def test_a_query_parameter_is_accepted_exactly_when_the_document_allows_it(
