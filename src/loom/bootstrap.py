@@ -13,13 +13,19 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from loom.core.config.loader import ConfigError, config_error, load_config, select
+from loom.core.config.loader import ConfigError, load_config
+from loom.core.config.settings import (
+    DEFAULT_DATABASE_URL,
+    AppSettings,
+    load_settings,
+    settings_of,
+)
 from loom.core.di import Container, apply_modules
 from loom.core.discovery import discover
 from loom.core.job.backends import InProcessBackend
-from loom.core.job.runner import config_section
 from loom.core.job.store import JobStore, MemoryJobStore
 from loom.core.model import model_info
+from loom.core.observability.metrics import Metrics
 from loom.core.repository.registry import registered_repositories
 from loom.core.repository.sqlalchemy import (
     Database,
@@ -29,11 +35,16 @@ from loom.core.repository.sqlalchemy import (
 )
 from loom.core.repository.sqlalchemy._database import DEFAULT_IDLE_TIMEOUT, PLAN_LISTS
 from loom.core.repository.sqlalchemy._jobs import SQLAlchemyJobStore
-from loom.core.runtime import Components, Runtime
+from loom.core.runtime import Components, JobMetrics, Runtime
 
-__all__ = ["build_runtime", "database_from_config", "load", "override_code_path"]
-
-DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./loom.db"
+__all__ = [
+    "DEFAULT_DATABASE_URL",
+    "build_metrics",
+    "build_runtime",
+    "database_from_config",
+    "load",
+    "override_code_path",
+]
 
 
 def load(*config_paths: str | Path | Any) -> Any:
@@ -57,46 +68,40 @@ def override_code_path(cfg: Any, code_path: str | Path) -> None:
 
 
 def database_from_config(cfg: Any) -> Database:
-    url = select(cfg, "database.url") or DEFAULT_DATABASE_URL
-    plan_lists = str(select(cfg, "database.plan_lists", "values"))
-    if plan_lists not in PLAN_LISTS:
+    """The :class:`Database` of ``database`` (a loaded config, or its :class:`AppSettings`)."""
+    settings = settings_of(cfg)
+    db = settings.database
+    if db.plan_lists not in PLAN_LISTS:
         allowed = ", ".join(PLAN_LISTS)
-        message = f"expected one of {allowed}, got {plan_lists!r}"
-        raise config_error(cfg, "database.plan_lists", message)
-    pgbouncer = _pgbouncer_setting(cfg)
+        message = f"expected one of {allowed}, got {db.plan_lists!r}"
+        raise settings.error("database.plan_lists", message)
+    idle = db.pool_idle_timeout
     try:
         return Database(
-            str(url),
-            echo=bool(select(cfg, "database.echo", False)),
-            pool_size=select(cfg, "database.pool_size"),
-            max_overflow=select(cfg, "database.max_overflow"),
-            pool_pre_ping=bool(select(cfg, "database.pool_pre_ping", False)),
-            pool_timeout=float(select(cfg, "database.pool_timeout", 10.0)),
-            pool_idle_timeout=float(
-                select(cfg, "database.pool_idle_timeout", DEFAULT_IDLE_TIMEOUT)
-            ),
-            pgbouncer=pgbouncer,
-            connect_timeout=float(select(cfg, "database.connect_timeout", 5.0)),
-            statement_timeout_ms=select(cfg, "database.statement_timeout_ms"),
-            plan_lists=plan_lists,
+            db.url,
+            echo=db.echo,
+            pool_size=db.pool_size,
+            max_overflow=db.max_overflow,
+            pool_pre_ping=db.pool_pre_ping,
+            pool_timeout=db.pool_timeout,
+            pool_idle_timeout=DEFAULT_IDLE_TIMEOUT if idle is None else idle,
+            pgbouncer=db.pgbouncer,
+            connect_timeout=db.connect_timeout,
+            statement_timeout_ms=db.statement_timeout_ms,
+            plan_lists=db.plan_lists,
         )
     except Exception as exc:
-        raise config_error(cfg, "database.url", f"cannot use {str(url)!r}: {exc}") from None
+        raise settings.error("database.url", f"cannot use {db.url!r}: {exc}") from None
 
 
-def _pgbouncer_setting(cfg: Any) -> bool | None:
-    """``database.pgbouncer``: true, false, or auto (the default: the first connection tells)."""
-    value = select(cfg, "database.pgbouncer", "auto")
-    if value is None or (isinstance(value, str) and value.strip().lower() == "auto"):
+def build_metrics(settings: AppSettings, registry: Any = None) -> Metrics | None:
+    """The app's :class:`Metrics` when ``metrics.enabled``: built here, once, and handed
+    by constructor to the runtime (job events), the routes and the middleware.
+    ``registry`` is a caller's prometheus ``CollectorRegistry``, else one per app so two
+    apps in a process never clash on metric names."""
+    if not settings.metrics.enabled:
         return None
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("true", "yes", "on", "1"):
-        return True
-    if text in ("false", "no", "off", "0"):
-        return False
-    raise config_error(cfg, "database.pgbouncer", f"expected true, false or auto, got {value!r}")
+    return Metrics(registry=registry)
 
 
 def _repository_factory(database: Database, secret: str, cache: Any = None) -> Any:
@@ -121,52 +126,47 @@ def _repository_factory(database: Database, secret: str, cache: Any = None) -> A
     return build
 
 
-def _repository_cache(cfg: Any, database: Database) -> Any:
+def _repository_cache(settings: AppSettings, database: Database) -> Any:
     """The repository cache when ``cache.enabled`` (imported only then: aiocache is optional)."""
-    if not bool(select(cfg, "cache.enabled", False)):
+    if not settings.cache.enabled:
         return None
     from loom.core.cache import cache_from_config
     from loom.core.repository.sqlalchemy._write_tracking import install_write_tracking
 
-    cache = cache_from_config(cfg)
+    cache = cache_from_config(settings)
     if cache is not None:
         install_write_tracking(database, cache)
     return cache
 
 
-def _truthy(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on")
-    return bool(value)
-
-
 def job_store_for(runtime: Runtime) -> JobStore:
     """The SQL job store (``loom_jobs``) on the runtime's database, else a memory one."""
-    database = getattr(runtime, "database", None)
-    if database is None:
+    database = runtime.database
+    if not isinstance(database, Database):
         return MemoryJobStore()
     return SQLAlchemyJobStore(database)
 
 
 def job_backend_from_config(cfg: Any, runtime: Runtime) -> Any:
     """Celery when the config has ``celery.broker_url`` (or ``task_always_eager``),
-    the embedded in-process backend otherwise; both record jobs in the same store."""
-    celery_cfg = config_section(cfg, "celery")
+    the embedded in-process backend otherwise; both record jobs in the same store.
+    ``cfg`` is the loaded config or its :class:`AppSettings`."""
+    settings = settings_of(cfg)
     store = job_store_for(runtime)
-    if celery_cfg.get("broker_url") or _truthy(celery_cfg.get("task_always_eager")):
+    if settings.celery.wanted:
         from loom.celery.backend import CeleryBackend  # only when Celery is asked for
 
-        return CeleryBackend(runtime, store, cfg)
-    jobs = config_section(cfg, "jobs")
+        return CeleryBackend(runtime, store, settings)
+    jobs = settings.jobs
     # SQLite has one writer: concurrent jobs would only queue behind each other's
     # write transactions, so run one at a time there.
-    database = getattr(runtime, "database", None)
-    default = 1 if getattr(database, "dialect", None) == "sqlite" else 4
+    database = runtime.database
+    default = 1 if database is not None and database.dialect == "sqlite" else 4
     return InProcessBackend(
         runtime,
         store,
-        concurrency=int(jobs.get("concurrency", default) or default),
-        shutdown_timeout=float(jobs.get("shutdown_timeout", 10.0)),
+        concurrency=jobs.concurrency or default,
+        shutdown_timeout=jobs.shutdown_timeout,
     )
 
 
@@ -175,26 +175,35 @@ def build_runtime(
     components: Components | None = None,
     services: Mapping[Any, Any] | None = None,
     modules: Iterable[Callable[[Any], Any]] = (),
+    metrics: JobMetrics | None = None,
+    settings: AppSettings | None = None,
 ) -> Runtime:
     """Load config, discover components, wire adapters and compile every plan.
 
     ``services`` maps types to instances injectable into use cases, jobs and callbacks
-    (besides those registered with :func:`loom.core.di.provide`).
+    (besides those registered with :func:`loom.core.di.provide`); ``metrics`` receives
+    the job events (the REST app's :class:`~loom.core.observability.Metrics`);
+    ``settings`` is the config already decoded (:func:`load_settings`), by a caller
+    that needed it first.
     """
     cfg = load(*config_paths)
+    if settings is None:
+        settings = load_settings(cfg)
     found = components if components is not None else discover(cfg)
-    database = database_from_config(cfg)
-    secret = str(select(cfg, "app.secret_key") or f"loom:{select(cfg, 'app.name', 'app')}:cursor")
-    cache = _repository_cache(cfg, database)
+    database = database_from_config(settings)
+    cache = _repository_cache(settings, database)
     runtime = Runtime(
         config=cfg,
+        settings=settings,
         components=found,
         uow=database,
-        repository_factory=_repository_factory(database, secret, cache),
+        repository_factory=_repository_factory(database, settings.app.cursor_secret, cache),
         services=services,
+        database=database,
+        metrics=metrics,
+        cache=cache,
     )
     runtime.container.register(Database, database)
-    runtime.database = database  # type: ignore[attr-defined]
     for model in found.models:
         model_info(model)
         table_for(model)
@@ -203,7 +212,7 @@ def build_runtime(
             runtime.register_contract(registration.contract, model)
         if model in found.models:
             runtime.register_contract(registration.repository, model)
-    backend = job_backend_from_config(cfg, runtime)
+    backend = job_backend_from_config(settings, runtime)
     if backend is not None:
         runtime.job_service.backend = backend
     # DI modules, ``fn(container)``: before anything is built from the container.
@@ -211,7 +220,7 @@ def build_runtime(
     runtime.prepare()
 
     async def _create_tables() -> None:
-        if bool(select(cfg, "database.create_tables", True)):
+        if settings.database.create_tables:
             await database.create_all()
             return
         # Migrations own the schema: say plainly what is missing rather than fail later
@@ -232,7 +241,6 @@ def build_runtime(
     runtime.shutdown_hooks.insert(0, database.dispose)
     if cache is not None:
         runtime.container.register(type(cache), cache)
-        runtime.repository_cache = cache  # type: ignore[attr-defined]
         runtime.shutdown_hooks.insert(0, cache.close)
         if type(getattr(cache, "backend", None)).__name__ == "SimpleMemoryCache":
             _refuse_shared_memory_cache(runtime, database)

@@ -97,15 +97,13 @@ def bootstrap_worker(
             f"bootstrap_worker(metrics={metrics!r}): metrics must have "
             "job_event(job, queue, state, seconds), e.g. loom.core.observability.Metrics"
         )
-    runtime = build_runtime(cfg, components=components, modules=modules)
+    runtime = build_runtime(cfg, components=components, modules=modules, metrics=metrics)
     backend = runtime.job_service.backend
     if not isinstance(backend, CeleryBackend):
         raise ConfigError(
             "key 'celery.broker_url': the Celery worker needs a broker "
             "(e.g. redis://localhost:6379/0) or celery.task_always_eager: true"
         )
-    if metrics is not None:
-        runtime.metrics = metrics
     for job in runtime.components.jobs:
         backend.task_for(job.__qualname__)
     app = backend.celery_app

@@ -37,11 +37,11 @@ from celery import Celery, Task
 from kombu import Queue
 
 from loom.celery._loop import LoopThread
-from loom.core.config.loader import resolve, select
+from loom.core.config.settings import CELERY_LOOM_KEYS, settings_of
 from loom.core.job.backends.inline import run_attempts
 from loom.core.job.envelope import JobEnvelope
 from loom.core.job.handle import JobFailedError, JobTimeoutError
-from loom.core.job.runner import JobRunner, Outcome, config_section
+from loom.core.job.runner import JobRunner, Outcome
 from loom.core.job.store import JobStore, jsonable, utcnow
 
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ log = logging.getLogger("loom.jobs")
 TASK_PREFIX = "loom.jobs."
 
 #: Keys of the ``celery`` section that configure Loom, not Celery.
-LOOM_KEYS = ("queues", "relay_interval", "relay_grace", "relay_batch")
+LOOM_KEYS = CELERY_LOOM_KEYS
 
 DEFAULTS: dict[str, Any] = {
     "task_default_queue": "default",
@@ -73,12 +73,6 @@ class JobFailed(Exception):
     """Raised by a task whose job failed for good, so Celery (and Flower) mark it FAILURE."""
 
 
-def _truthy(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on")
-    return bool(value)
-
-
 def celery_settings(cfg: Any, job_queues: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
     """``(celery conf, loom relay options)`` from the ``celery`` section.
 
@@ -87,24 +81,23 @@ def celery_settings(cfg: Any, job_queues: list[str]) -> tuple[dict[str, Any], di
     of names) becomes ``task_queues``, extended with every registered job's queue so
     a worker started without ``-Q`` consumes all of them.
     """
-    section = config_section(cfg, "celery")
-    raw = resolve(section) if section else {}
-    conf = {**DEFAULTS, **{k: v for k, v in raw.items() if k not in LOOM_KEYS}}
+    celery = settings_of(cfg).celery
+    conf = {**DEFAULTS, **celery.conf}
     if not conf.get("broker_url"):
         conf.pop("broker_url", None)
         conf["broker_url"] = "memory://"
     if conf.get("result_backend") in ("", None):
         conf.pop("result_backend", None)
-    conf["task_always_eager"] = _truthy(conf.get("task_always_eager", False))
-    names = [str(q) for q in (raw.get("queues") or [])]
+    conf["task_always_eager"] = celery.task_always_eager
+    names = list(celery.queues)
     for name in [conf["task_default_queue"], *job_queues]:
         if name not in names:
             names.append(name)
     conf["task_queues"] = [Queue(name, routing_key=name) for name in names]
     options = {
-        "relay_interval": float(raw.get("relay_interval", 2.0)),
-        "relay_grace": float(raw.get("relay_grace", 5.0)),
-        "relay_batch": int(raw.get("relay_batch", 100)),
+        "relay_interval": celery.relay_interval,
+        "relay_grace": celery.relay_grace,
+        "relay_batch": celery.relay_batch,
     }
     return conf, options
 
@@ -117,12 +110,13 @@ class CeleryBackend:
         self.store = store
         self.runner = JobRunner(runtime, store)
         queues = [runtime.job_settings(job)["queue"] for job in runtime.components.jobs]
-        conf, options = celery_settings(cfg, queues)
+        settings = settings_of(cfg)
+        conf, options = celery_settings(settings, queues)
         self.eager: bool = conf["task_always_eager"]
         self.relay_interval: float = options["relay_interval"]
         self.relay_grace: float = options["relay_grace"]
         self.relay_batch: int = options["relay_batch"]
-        name = str(select(cfg, "app.name") or "loom")
+        name = settings.app.name or "loom"
         self.celery_app = Celery(name, set_as_current=False)
         self.celery_app.conf.update(conf)
         self.loop = LoopThread()

@@ -20,7 +20,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from loom.core.config.loader import ConfigError, load_config, select
+from loom.core.config.loader import ConfigError, load_config
+from loom.core.config.settings import settings_of
 from loom.core.use_case._plan import DeclarationError
 
 __all__ = ["CliError", "main"]
@@ -89,7 +90,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     cfg = _load(args)
     runtime, routes = _runtime_and_routes(cfg)
     c = runtime.components
-    name = select(cfg, "app.name", "app")
+    name = runtime.settings.app.display_name
     # Auto-CRUD use cases are made while compiling the routes: count those too.
     use_cases = list(dict.fromkeys([*c.use_cases, *(r.use_case for r in routes)]))
     print(
@@ -129,10 +130,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     _progress("building the application")
     app = create_app(cfg)
     base = f"http://{_display_host(args.host)}:{args.port}"
-    name = select(cfg, "app.name", "app")
+    settings = app.state.loom.settings
+    name = settings.app.display_name
     n_routes = len(getattr(app.state, "loom_routes", ()))
     print(f"Loom: serving {name} ({_count(range(n_routes), 'route')}) on {base}", flush=True)
-    docs_url = select(cfg, "app.rest.docs_url", "/docs")
+    docs_url = settings.rest.docs_url
     if docs_url:
         print(f"Swagger UI: {base}{docs_url}", flush=True)
     # Loom logs each request itself (with its trace id): uvicorn's access log would repeat it.
@@ -182,8 +184,8 @@ def _serve_workers(args: argparse.Namespace, cfg: Any, workers: int, uvicorn: An
 
     from loom.core.observability.metrics import MULTIPROC_ENV
 
-    backend = str(select(cfg, "cache.backend", "memory") or "memory").lower()
-    if bool(select(cfg, "cache.enabled", False)) and backend == "memory":
+    cache = settings_of(cfg).cache
+    if cache.enabled and cache.backend == "memory":
         raise CliError(
             f"--workers {workers}: the memory cache is per process (each worker would "
             "serve reads older than the others' writes); set cache.backend: redis with "
@@ -233,7 +235,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     if args.pool:
         argv += [f"--pool={args.pool}"]
     broker = str(getattr(celery_app.conf, "broker_url", None) or "memory://")
-    name = select(cfg, "app.name", "app")
+    name = celery_app.loom_runtime.settings.app.display_name
     print(f"Loom: starting the Celery worker of {name} (broker {_mask(broker)})", flush=True)
     celery_app.worker_main(argv)
     return EXIT_OK

@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import typing
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
+from loom.core.config.settings import AppSettings, load_settings
 from loom.core.di import Container, LoomContainer, ResolutionError, provided_services
 from loom.core.job.job import Job
 from loom.core.job.service import JobBackend, JobService
@@ -25,7 +26,27 @@ from loom.core.use_case._plan import DeclarationError, ExecutionPlan
 from loom.core.use_case.invoker import ApplicationInvoker
 from loom.core.use_case.use_case import UseCase
 
-__all__ = ["Components", "Runtime"]
+__all__ = ["Components", "DatabaseHandle", "JobMetrics", "Runtime"]
+
+
+class DatabaseHandle(Protocol):
+    """What the core and the adapters ask of the runtime's database beyond its unit
+    of work (the SQL adapter's ``Database`` is one)."""
+
+    @property
+    def dialect(self) -> str: ...
+
+    async def ping(self) -> None: ...
+
+    async def dispose(self) -> None: ...
+
+
+class JobMetrics(Protocol):
+    """Where job events are counted (``loom.core.observability.Metrics`` is one)."""
+
+    def job_event(
+        self, name: str, queue: str, state: str, seconds: float | None = None
+    ) -> None: ...
 
 
 class Components:
@@ -58,7 +79,15 @@ def _unique(items: Iterable[type]) -> list[type]:
 RepositoryFactory = Callable[[type, Container], Any]
 
 
+def _first(configured: Any, declared: Any) -> Any:
+    """The config's override when it sets one, else the class's declaration."""
+    return declared if configured is None else configured
+
+
 class Runtime:
+    """The application's parts, wired once; its collaborators are constructor fields
+    chosen by :mod:`loom.bootstrap` (``None`` when the app runs without them)."""
+
     def __init__(
         self,
         *,
@@ -68,8 +97,17 @@ class Runtime:
         repository_factory: RepositoryFactory | None = None,
         job_backend: JobBackend | None = None,
         services: Mapping[Any, Any] | None = None,
+        settings: AppSettings | None = None,
+        database: DatabaseHandle | None = None,
+        metrics: JobMetrics | None = None,
+        cache: Any = None,
     ) -> None:
         self.config: Mapping[str, Any] = config or {}
+        self.settings: AppSettings = settings if settings is not None else load_settings(config)
+        """The config decoded (bootstrap passes it; else decoded from ``config``)."""
+        self.database: DatabaseHandle | None = database
+        self.repository_cache: Any = cache
+        """The repository cache (``RepositoryCache``) when ``cache.enabled``."""
         self.components = components or Components()
         self.uow: UnitOfWorkFactory = uow or NullUnitOfWorkFactory()
         self._repository_factory = repository_factory
@@ -81,7 +119,7 @@ class Runtime:
         self._tasks: set[asyncio.Task[Any]] = set()
         self.startup_hooks: list[Callable[[], Awaitable[None]]] = []
         self.shutdown_hooks: list[Callable[[], Awaitable[None]]] = []
-        self.metrics: Any = None
+        self.metrics: JobMetrics | None = metrics
         """The app's ``Metrics`` when metrics are enabled (jobs report to it)."""
         self.readiness_checks: dict[str, Callable[[], Awaitable[None]]] = {}
         """Extra parts ``/health/ready`` checks (the broker, when one is configured)."""
@@ -195,16 +233,13 @@ class Runtime:
     def job_settings(self, job: type) -> dict[str, Any]:
         if job.__qualname__ not in self._jobs_by_name:
             self.register_job(job)
-        overrides: Mapping[str, Any] = {}
-        jobs_cfg = self.config.get("jobs") if hasattr(self.config, "get") else None
-        if jobs_cfg:
-            overrides = jobs_cfg.get(job.__name__) or {}
+        own = self.settings.jobs.overrides(job.__name__)
         return {
-            "queue": overrides.get("queue", getattr(job, "__queue__", "default")),
-            "retries": int(overrides.get("retries", getattr(job, "__retries__", 0))),
-            "countdown": float(overrides.get("countdown", getattr(job, "__countdown__", 0) or 0)),
-            "timeout": overrides.get("timeout", getattr(job, "__timeout__", None)),
-            "priority": overrides.get("priority", getattr(job, "__priority__", None)),
+            "queue": _first(own.queue, getattr(job, "__queue__", "default")),
+            "retries": int(_first(own.retries, getattr(job, "__retries__", 0))),
+            "countdown": float(_first(own.countdown, getattr(job, "__countdown__", 0)) or 0),
+            "timeout": _first(own.timeout, getattr(job, "__timeout__", None)),
+            "priority": _first(own.priority, getattr(job, "__priority__", None)),
         }
 
     def prepare(self) -> None:

@@ -24,7 +24,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from loom.core.config.loader import ConfigError, load_config, select
+from loom.core.config.loader import ConfigError, load_config
+from loom.core.config.settings import settings_of
 
 __all__ = [
     "MIGRATIONS_KEY",
@@ -55,16 +56,17 @@ class MigrationError(Exception):
 
 
 def _project_dir(cfg: Any) -> Path:
-    config_dir = Path(str(select(cfg, "app.config_dir") or ".")).resolve()
+    config_dir = Path(settings_of(cfg).app.config_dir or ".").resolve()
     return config_dir.parent if config_dir.name == "config" else config_dir
 
 
 def migrations_dir(cfg: Any) -> Path:
     """Where this application's migrations live (the folder may not exist yet)."""
-    raw = Path(str(select(cfg, MIGRATIONS_KEY) or "migrations")).expanduser()
+    settings = settings_of(cfg)
+    raw = Path(settings.database.migrations or "migrations").expanduser()
     if raw.is_absolute():
         return raw
-    config_dir = Path(str(select(cfg, "app.config_dir") or ".")).resolve()
+    config_dir = Path(settings.app.config_dir or ".").resolve()
     for candidate in (config_dir / raw, config_dir.parent / raw):
         if (candidate / "env.py").is_file():
             return candidate.resolve()
@@ -73,9 +75,7 @@ def migrations_dir(cfg: Any) -> Path:
 
 def database_url(cfg: Any) -> str:
     """``database.url``, the same database the application uses."""
-    from loom.bootstrap import DEFAULT_DATABASE_URL
-
-    return str(select(cfg, "database.url") or DEFAULT_DATABASE_URL)
+    return settings_of(cfg).database.url
 
 
 def _init_folder(folder: Path) -> None:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from loom.core.config.loader import select
+from loom.core.config.settings import settings_of
 from loom.core.errors import ValidationError
 from loom.core.model import ModelInfo, model_info
 from loom.core.model._base import all_models
@@ -146,9 +146,9 @@ def canonical_path(path: str) -> str:
 
 def defaults_from_config(config: Any) -> RestApiDefaults:
     """``app.rest.defaults`` (``pagination_mode``, ``allow_pagination_override``,
-    ``profile_default``, ``allowed_profiles``), so the served app and ``loom routes``
-    agree without code."""
-    raw = select(config, "app.rest.defaults") if config is not None else None
+    ``profile_default``, ``allowed_profiles``) of a config or its ``AppSettings``, so
+    the served app and ``loom routes`` agree without code."""
+    raw = settings_of(config).rest.defaults if config is not None else None
     if not raw:
         return RestApiDefaults()
     values = dict(raw)
@@ -205,7 +205,7 @@ def compile_routes(
     """The checked route table; ``defaults`` (else ``app.rest.defaults`` of the
     runtime's config) fills what neither a route nor its interface sets."""
     if defaults is None:
-        defaults = defaults_from_config(getattr(runtime, "config", None))
+        defaults = defaults_from_config(runtime.settings)
     compiled: list[CompiledRoute] = []
     seen: dict[tuple[str, str], str] = {}
     templates: dict[str, str] = {}  # canonical path, parameters blanked -> first template

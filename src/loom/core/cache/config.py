@@ -29,19 +29,14 @@ from urllib.parse import parse_qsl, urlparse
 
 from loom.core.cache._cache import RepositoryCache
 from loom.core.cache.serializer import MsgspecSerializer
-from loom.core.config.loader import ConfigError, resolve, select
+from loom.core.config.loader import ConfigError, resolve
+from loom.core.config.settings import settings_of, truthy
 
 __all__ = ["CacheConfig", "backend_from_config", "cache_enabled", "cache_from_config"]
 
 
-def _truthy(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on")
-    return bool(value)
-
-
 def cache_enabled(cfg: Any) -> bool:
-    return _truthy(select(cfg, "cache.enabled", False))
+    return settings_of(cfg).cache.enabled
 
 
 def _class(path: Any, key: str) -> Any:
@@ -54,22 +49,14 @@ def _class(path: Any, key: str) -> Any:
         raise ConfigError(f"key {key!r}: cannot import {path!r}") from None
 
 
-def _number(cfg: Any, key: str, default: float | None) -> float | None:
-    value = select(cfg, key, default)
-    if value is None:
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"key {key!r}: expected a number of seconds, got {value!r}") from None
-
-
 def backend_from_config(cfg: Any) -> Any:
-    """The aiocache cache the config describes, with a :class:`MsgspecSerializer`."""
-    timeout = _number(cfg, "cache.timeout", 1.0)
-    raw = select(cfg, "cache.aiocache")
-    if raw is not None:
-        options = dict(resolve(raw)) if not isinstance(raw, dict) else dict(raw)
+    """The aiocache cache the config (or its :class:`AppSettings`) describes, with a
+    :class:`MsgspecSerializer`."""
+    settings = settings_of(cfg)
+    cache = settings.cache
+    timeout = cache.timeout
+    if cache.aiocache is not None:
+        options = dict(cache.aiocache)
         if "default" in options and isinstance(options["default"], dict):
             options = dict(options["default"])  # aiocache's alias form
         cls = _class(options.pop("cache", "aiocache.SimpleMemoryCache"), "cache.aiocache.cache")
@@ -77,17 +64,17 @@ def backend_from_config(cfg: Any) -> Any:
         if serializer is not None:
             ser_cls = _class(dict(serializer).get("class"), "cache.aiocache.serializer.class")
             if not (isinstance(ser_cls, type) and issubclass(ser_cls, MsgspecSerializer)):
-                raise ConfigError(
-                    "key 'cache.aiocache.serializer': the repository cache needs "
-                    "loom.core.cache.serializer.MsgspecSerializer"
+                raise settings.error(
+                    "cache.aiocache.serializer",
+                    "the repository cache needs loom.core.cache.serializer.MsgspecSerializer",
                 )
         options.pop("plugins", None)
         options.setdefault("timeout", timeout)
         try:
             return cls(serializer=MsgspecSerializer(), **options)
         except Exception as exc:
-            raise ConfigError(f"key 'cache.aiocache': {exc}") from None
-    backend = str(select(cfg, "cache.backend", "memory") or "memory").lower()
+            raise settings.error("cache.aiocache", str(exc)) from None
+    backend = cache.backend
     if backend == "memory":
         from aiocache import SimpleMemoryCache
 
@@ -95,10 +82,10 @@ def backend_from_config(cfg: Any) -> Any:
     if backend == "redis":
         from aiocache import RedisCache
 
-        url = str(select(cfg, "cache.url", "redis://127.0.0.1:6379/0"))
+        url = cache.url
         parsed = urlparse(url)
         if parsed.scheme not in ("redis", "rediss"):
-            raise ConfigError(f"key 'cache.url': expected a redis:// URL, got {url!r}")
+            raise settings.error("cache.url", f"expected a redis:// URL, got {url!r}")
         kwargs: dict[str, Any] = dict(parse_qsl(parsed.query))
         db = parsed.path.lstrip("/").split("/")[0]
         try:
@@ -114,22 +101,23 @@ def backend_from_config(cfg: Any) -> Any:
                 **kwargs,
             )
         except Exception as exc:
-            raise ConfigError(f"key 'cache.url': cannot use {url!r}: {exc}") from None
-    raise ConfigError(f"key 'cache.backend': expected 'memory' or 'redis', got {backend!r}")
+            raise settings.error("cache.url", f"cannot use {url!r}: {exc}") from None
+    raise settings.error("cache.backend", f"expected 'memory' or 'redis', got {backend!r}")
 
 
 def cache_from_config(cfg: Any) -> RepositoryCache | None:
-    """The repository cache, or ``None`` when ``cache.enabled`` is not true."""
-    if not cache_enabled(cfg):
+    """The repository cache, or ``None`` when ``cache.enabled`` is not true; ``cfg`` is
+    the loaded config or its :class:`AppSettings`."""
+    settings = settings_of(cfg)
+    cache = settings.cache
+    if not cache.enabled:
         return None
-    namespace = select(cfg, "cache.namespace") or f"loom:{select(cfg, 'app.name', 'app')}"
-    retry_after = _number(cfg, "cache.retry_after", 5.0)
     return RepositoryCache(
-        backend_from_config(cfg),
-        default_ttl=_number(cfg, "cache.default_ttl", 300.0),
-        default_list_ttl=_number(cfg, "cache.default_list_ttl", 60.0),
-        namespace=str(namespace),
-        retry_after=retry_after if retry_after is not None else 5.0,
+        backend_from_config(settings),
+        default_ttl=cache.default_ttl,
+        default_list_ttl=cache.default_list_ttl,
+        namespace=cache.namespace,
+        retry_after=cache.retry_after,
     )
 
 
@@ -204,7 +192,7 @@ class CacheConfig:
             raw["aiocache_config"] = raw["aiocache"]
         kwargs = {k: v for k, v in raw.items() if k in known}
         if "enabled" in kwargs:
-            kwargs["enabled"] = _truthy(kwargs["enabled"])
+            kwargs["enabled"] = truthy(kwargs["enabled"])
         for key in ("aiocache_config", "ttl"):
             if kwargs.get(key) is None:
                 kwargs.pop(key, None)

@@ -43,7 +43,7 @@ from loom.core.observability.tracing import job_span
 if TYPE_CHECKING:
     from loom.core.runtime import Runtime
 
-__all__ = ["JobRunner", "Outcome", "RetryPolicy", "config_section"]
+__all__ = ["JobRunner", "Outcome", "RetryPolicy"]
 
 log = logging.getLogger("loom.jobs")
 
@@ -72,12 +72,6 @@ class RetryPolicy(msgspec.Struct, frozen=True, kw_only=True):
         return float(min(self.backoff * 2 ** max(attempt - 1, 0), self.max))
 
 
-def config_section(cfg: Any, key: str) -> Mapping[str, Any]:
-    """``cfg[key]`` when it is a mapping (dict or OmegaConf node), else ``{}``."""
-    value = cfg.get(key) if hasattr(cfg, "get") else None
-    return value if isinstance(value, Mapping) or hasattr(value, "keys") else {}  # type: ignore[return-value]
-
-
 class JobRunner:
     """Runs attempts of recorded jobs on one runtime; shared by all backends."""
 
@@ -96,18 +90,21 @@ class JobRunner:
         / ``jobs.retry_backoff_max``, else the job's ``__retry_backoff__``, else 1s / 60s."""
         policy = self._policies.get(job_name)
         if policy is None:
-            jobs = config_section(self.runtime.config, "jobs")
-            own = config_section(jobs, job_name)
+            jobs = self.runtime.settings.jobs
+            own = jobs.overrides(job_name)
             try:
                 cls: Any = self.runtime.job_class(job_name)
             except LookupError:
                 cls = None
-            backoff = own.get(
-                "retry_backoff",
-                jobs.get("retry_backoff", getattr(cls, "__retry_backoff__", 1.0)),
+            backoff = own.retry_backoff
+            if backoff is None:
+                backoff = jobs.retry_backoff
+            if backoff is None:
+                backoff = getattr(cls, "__retry_backoff__", 1.0)
+            cap = own.retry_backoff_max
+            policy = RetryPolicy(
+                backoff=float(backoff), max=jobs.retry_backoff_max if cap is None else cap
             )
-            cap = own.get("retry_backoff_max", jobs.get("retry_backoff_max", 60.0))
-            policy = RetryPolicy(backoff=float(backoff), max=float(cap))
             self._policies[job_name] = policy
         return policy
 
@@ -299,7 +296,7 @@ class JobRunner:
         return target
 
     def _event(self, job: str, queue: str, state: str, seconds: float | None = None) -> None:
-        metrics = getattr(self.runtime, "metrics", None)
+        metrics = self.runtime.metrics
         if metrics is not None:
             metrics.job_event(job, queue, state, seconds)
 

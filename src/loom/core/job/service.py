@@ -193,7 +193,7 @@ class JobService:
                 uow.after_commit(lambda e=envelope: backend.submit(e))  # type: ignore[misc]
         else:
             self._runtime.spawn(self._record_and_submit(envelopes, group))
-        metrics = getattr(self._runtime, "metrics", None)
+        metrics = self._runtime.metrics
         if metrics is not None:
             for envelope in envelopes:
                 metrics.job_event(envelope.job, envelope.queue, "dispatched")

@@ -17,7 +17,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from loom.core.config.loader import select
 from loom.core.errors import NotFound
 from loom.rest.fastapi._endpoint import problem_response_parts
 
@@ -115,7 +114,7 @@ def _openapi(path: str) -> dict[str, Any]:
 
 def job_routes(runtime: Runtime) -> tuple[list[BaseRoute], dict[str, Any]]:
     """The status route and its OpenAPI ``paths`` entry (empty when turned off)."""
-    prefix = select(runtime.config, "jobs.status_path", "/jobs")
+    prefix = runtime.settings.jobs.status_path
     if not prefix:
         return [], {}
     path = "/" + str(prefix).strip("/") + "/{job_id}"
