@@ -120,6 +120,7 @@ class MethodDispatcher:
         begin: Callable[[], Any],
         max_body_size: int,
         on_use_case: Callable[[str, float, bool], None] | None = None,
+        metrics: Any = None,
     ) -> None:
         self.by_method = {r.method: _Bound(r) for r in routes}
         self.path = routes[0].path
@@ -130,8 +131,8 @@ class MethodDispatcher:
         self.allowed = tuple(sorted(self.by_method))
         self.begin = begin
         self.max_body_size = max_body_size
-        self.metrics: Any = None
-        """Set by the app builder when metrics are enabled (``Metrics``)."""
+        self.metrics: Any = metrics
+        """The app's ``Metrics`` when metrics are enabled (built in bootstrap)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope["route"] = self

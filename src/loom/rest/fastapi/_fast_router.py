@@ -16,12 +16,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable
 from re import Pattern
-from typing import Any
 
 from starlette.routing import Route, compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-__all__ = ["LoomRouteMiddleware", "install_front"]
+__all__ = ["LoomRouteMiddleware"]
 
 
 def _first_segment(path: str) -> str:
@@ -65,7 +64,7 @@ class LoomRouteMiddleware:
 
     loom_outer_safe = True
     """Renders its own errors, so it may run outside FastAPI's error middleware (see
-    :func:`install_front`)."""
+    :meth:`loom.rest.fastapi.app.LoomFastAPI.build_middleware_stack`)."""
 
     def __init__(
         self,
@@ -127,33 +126,3 @@ class LoomRouteMiddleware:
                         await pattern.route.app(scope, receive, send)
                         return
         await self.app(scope, receive, send)
-
-
-def install_front(app: Any) -> None:
-    """Put Loom's routes in front of FastAPI's own middleware when nothing else sits
-    between them.
-
-    FastAPI wraps every request in its error, exception-telemetry and body-limit
-    middleware before the user middleware. When the only user middleware is Loom's own
-    (this router, idempotency), all of which render their own errors, the stack is
-    built as ``Loom's middleware -> FastAPI's stack``: a Loom route never enters
-    FastAPI's layers, everything else (docs, health, the user's FastAPI routes) goes
-    through them exactly as before. With any other middleware (CORS, auth...) the
-    standard order is kept, so that middleware still wraps Loom's routes.
-    """
-    fastapi_build = app.build_middleware_stack
-
-    def build() -> ASGIApp:
-        user = list(app.user_middleware)
-        if not user or not all(getattr(m.cls, "loom_outer_safe", False) for m in user):
-            return fastapi_build()
-        app.user_middleware = []
-        try:
-            stack: ASGIApp = fastapi_build()
-        finally:
-            app.user_middleware = user
-        for cls, args, kwargs in reversed(user):
-            stack = cls(stack, *args, **kwargs)
-        return stack
-
-    app.build_middleware_stack = build

@@ -24,7 +24,7 @@ from typing import Any
 
 from starlette.types import Message, Receive, Scope, Send
 
-from loom.core.config.loader import select
+from loom.core.config.settings import settings_of
 from loom.core.errors import Conflict, LoomError, PayloadTooLarge, ValidationError
 from loom.core.repository.sqlalchemy._database import Database
 from loom.core.repository.sqlalchemy._errors import translate
@@ -135,7 +135,7 @@ class IdempotencyMiddleware:
     """ASGI middleware honouring ``Idempotency-Key`` on ``methods`` (POST by default)."""
 
     loom_outer_safe = True
-    """Renders its own errors (see :func:`loom.rest.fastapi._fast_router.install_front`)."""
+    """Renders its own errors (see ``LoomFastAPI.build_middleware_stack``)."""
 
     def __init__(
         self,
@@ -231,15 +231,11 @@ class IdempotencyMiddleware:
             await _send_stored(send, stored)
 
 
-def _document_header(app: Any, methods: frozenset[str]) -> None:
-    """Add the optional ``Idempotency-Key`` header to those operations in the OpenAPI document."""
-    build = app.openapi
-    done: dict[str, Any] = {}
+def _document_header(methods: frozenset[str]) -> Callable[[dict[str, Any]], None]:
+    """Adds the optional ``Idempotency-Key`` header to those operations of the
+    OpenAPI document (a hook of ``LoomFastAPI.openapi``)."""
 
-    def openapi() -> dict[str, Any]:
-        if "doc" in done:
-            return done["doc"]
-        document = build()
+    def hook(document: dict[str, Any]) -> None:
         parameter = {
             "name": HEADER,
             "in": "header",
@@ -257,35 +253,33 @@ def _document_header(app: Any, methods: frozenset[str]) -> None:
                     params = operation.setdefault("parameters", [])
                     if not any(p.get("name") == HEADER for p in params if isinstance(p, dict)):
                         params.append(dict(parameter))
-        done["doc"] = document
-        return document
 
-    app.openapi = openapi
+    return hook
 
 
-def install_idempotency(app: Any, runtime: Any, config: Any) -> IdempotencyStore | None:
-    """Serve ``Idempotency-Key`` on ``app`` when the runtime has a SQL database.
+def install_idempotency(app: Any, runtime: Any, config: Any = None) -> IdempotencyStore | None:
+    """Serve ``Idempotency-Key`` on ``app`` (a ``LoomFastAPI``) when the runtime has a
+    SQL database; ``config`` (the config or its ``AppSettings``) defaults to the runtime's.
 
     Returns the store (also ``app.state.loom_idempotency``), or ``None`` when disabled.
     """
-    database = getattr(runtime, "database", None)
+    database = runtime.database
     if not isinstance(database, Database):
         return None
-    section = "app.rest.idempotency"
-    if not bool(select(config, f"{section}.enabled", True)):
+    settings = runtime.settings if config is None else settings_of(config)
+    idempotency = settings.rest.idempotency
+    if not idempotency.enabled:
         return None
-    ttl = float(select(config, f"{section}.ttl_seconds", 86400.0))
-    methods = [str(m).upper() for m in (select(config, f"{section}.methods") or ["POST"])]
-    max_body = int(select(config, "app.rest.max_body_size", 1024 * 1024))
-    store = IdempotencyStore(database, ttl_seconds=ttl)
+    methods = list(idempotency.methods)
+    store = IdempotencyStore(database, ttl_seconds=idempotency.ttl_seconds)
     app.add_middleware(
         IdempotencyMiddleware,
         database=database,
         store=store,
-        max_body_size=max_body,
+        max_body_size=settings.rest.max_body_size,
         methods=methods,
     )
-    _document_header(app, frozenset(methods))
+    app.openapi_hooks.append(_document_header(frozenset(methods)))
     runtime.startup_hooks.append(store.startup_hook())
     app.state.loom_idempotency = store
     return store

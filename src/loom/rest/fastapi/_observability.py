@@ -23,6 +23,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from loom.core.config.settings import settings_of
 from loom.core.observability.context import (
     bind_trace_id,
     current_trace_id,
@@ -318,36 +319,6 @@ def health_ready(
     return endpoint
 
 
-_TRUE = {"1", "true", "yes", "on", "y", "t"}
-_FALSE = {"0", "false", "no", "off", "n", "f", ""}
-
-
-def _flag(value: Any, default: bool) -> bool:
-    """A config boolean; ``${oc.env:...}`` without ``oc.decode`` yields strings."""
-    if value is None:
-        return default
-    if isinstance(value, str):
-        text = value.strip().lower()
-        if text in _TRUE:
-            return True
-        if text in _FALSE:
-            return False
-        return default
-    return bool(value)
-
-
-def _section(config: Mapping[str, Any] | None, key: str) -> Mapping[str, Any]:
-    """``config[key]`` as a mapping; ``trace: false`` style shorthands become ``enabled``."""
-    if not isinstance(config, Mapping):
-        return {}
-    value = config.get(key)
-    if isinstance(value, Mapping):
-        return value
-    if value is None:
-        return {}
-    return {"enabled": value}
-
-
 def _add_route(app: Any, path: str, endpoint: Endpoint) -> None:
     """Add a GET route, hidden from OpenAPI, on FastAPI or plain Starlette."""
     app.router.routes.append(Route(path, endpoint, methods=["GET"], include_in_schema=False))
@@ -357,6 +328,10 @@ def _wrap_outermost(app: Any, factory: Callable[[ASGIApp], ASGIApp]) -> None:
     """Put the middleware around Starlette's whole stack, error middleware included."""
     if getattr(app, "middleware_stack", None) is not None:
         raise RuntimeError("install_observability must run before the app starts serving")
+    add_outer = getattr(app, "add_outer_middleware", None)
+    if add_outer is not None:  # a LoomFastAPI assembles its stack itself
+        add_outer(factory)
+        return
     build = app.build_middleware_stack
 
     def build_with_observability() -> ASGIApp:
@@ -367,46 +342,46 @@ def _wrap_outermost(app: Any, factory: Callable[[ASGIApp], ASGIApp]) -> None:
 
 def install_observability(
     app: Any,
-    config: Mapping[str, Any] | None = None,
+    config: Any = None,
     *,
     readiness_checks: Mapping[str, ReadinessCheck] | None = None,
     logger: Any = None,
     metrics_registry: Any = None,
+    metrics: Metrics | None = None,
 ) -> Metrics | None:
     """Wire request ids, logs, metrics, spans and the health/metrics routes into ``app``.
 
     ``app`` is a FastAPI or Starlette application not yet serving; ``config`` is the
-    whole Loom config (OmegaConf ``DictConfig`` or dict), of which the optional
+    whole Loom config (``DictConfig``, dict, or its ``AppSettings``), of which the optional
     sections ``trace`` (``enabled`` default true, ``header`` default x-request-id),
     ``metrics`` (``enabled`` default true, ``path`` default /metrics) and ``logger``
     (see :func:`configure_logging`; ``access_log`` default true) are read.
     ``readiness_checks`` maps part names to async callables that raise when that part
-    is not ready. Returns the app's :class:`Metrics` (also stored as
-    ``app.state.loom_metrics``), or ``None`` when metrics are disabled.
+    is not ready. ``metrics`` is the app's :class:`Metrics` when the caller built it
+    (``create_app`` does, in bootstrap); else one is made on ``metrics_registry`` (a
+    prometheus ``CollectorRegistry``), or on a registry of its own, so two apps in a
+    process never clash on metric names. Returns the app's :class:`Metrics` (also
+    stored as ``app.state.loom_metrics``), or ``None`` when metrics are disabled.
     """
-    trace_cfg = _section(config, "trace")
-    metrics_cfg = _section(config, "metrics")
-    logger_cfg = _section(config, "logger")
-    configure_logging(logger_cfg)
+    settings = settings_of(config)
+    configure_logging(settings.logger.options)
 
-    trace_on = _flag(trace_cfg.get("enabled"), True)
-    header = str(trace_cfg.get("header") or "x-request-id")
-    metrics: Metrics | None = None
+    trace_on = settings.trace.enabled
+    header = settings.trace.header
     skip: list[str] = [LIVE_PATH, READY_PATH]
-    if _flag(metrics_cfg.get("enabled"), True):
-        # A caller's prometheus CollectorRegistry (create_app(metrics_registry=)), else
-        # one per app so two apps in a process never clash on metric names.
-        metrics = Metrics(registry=metrics_registry)
-        metrics_path = str(metrics_cfg.get("path") or "/metrics")
-        if not metrics_path.startswith("/"):
-            metrics_path = "/" + metrics_path
+    if not settings.metrics.enabled:
+        metrics = None
+    else:
+        if metrics is None:
+            metrics = Metrics(registry=metrics_registry)
+        metrics_path = settings.metrics.path
         _add_route(app, metrics_path, metrics_endpoint(metrics))
         skip.append(metrics_path)
     _add_route(app, LIVE_PATH, health_live())
     draining = Draining()
     _add_route(app, READY_PATH, health_ready(readiness_checks, draining=draining))
 
-    access_log = _flag(logger_cfg.get("access_log"), True)
+    access_log = settings.logger.access_log
 
     def factory(inner: ASGIApp) -> ASGIApp:
         return ObservabilityMiddleware(

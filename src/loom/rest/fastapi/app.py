@@ -6,7 +6,7 @@ import contextlib
 import inspect
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 from fastapi import FastAPI
@@ -14,14 +14,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from loom.core.config.loader import select
 from loom.core.errors import LoomError, MethodNotAllowed, NotFound
+from loom.core.observability.metrics import Metrics
 from loom.core.runtime import Runtime
 from loom.rest.fastapi._docs import install_swagger_ui
 from loom.rest.fastapi._endpoint import MethodDispatcher, problem_response_parts
-from loom.rest.fastapi._fast_router import LoomRouteMiddleware, install_front
+from loom.rest.fastapi._fast_router import LoomRouteMiddleware
 from loom.rest.fastapi._jobs import job_routes
 from loom.rest.model import RestApiDefaults
 from loom.rest.openapi import build_openapi
@@ -30,8 +30,6 @@ from loom.rest.routes import CompiledRoute, canonical_path, compile_routes, rout
 __all__ = ["LoomFastAPI", "build_fastapi_app"]
 
 log = logging.getLogger("loom.rest")
-
-DEFAULT_MAX_BODY = 1024 * 1024
 
 
 def _problem(exc: LoomError) -> Response:
@@ -81,9 +79,84 @@ def _native_telemetry_off() -> dict[str, Any]:
 _NO_NATIVE_TELEMETRY = _native_telemetry_off()
 
 
+OuterMiddleware = Callable[[ASGIApp], ASGIApp]
+OpenAPIHook = Callable[[dict[str, Any]], None]
+
+
 class LoomFastAPI(FastAPI):
     """The application ``create_app`` returns: a FastAPI app in every respect, entered
-    without FastAPI's per-request telemetry checks (switched off, see above)."""
+    without FastAPI's per-request telemetry checks (switched off, see above).
+
+    Its middleware stack is assembled in one place, :meth:`build_middleware_stack`,
+    the hook Starlette provides for it; its OpenAPI document in one, :meth:`openapi`.
+    What other parts contribute (the observability wrapper, the job status path, the
+    idempotency header) they declare on the app before it serves: no method is
+    replaced after construction.
+    """
+
+    def __init__(
+        self,
+        *args: Any,
+        loom_routes: Sequence[CompiledRoute] = (),
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.loom_routes: list[CompiledRoute] = list(loom_routes)
+        """The compiled routes the OpenAPI document describes."""
+        self.outer_middleware: list[OuterMiddleware] = []
+        """Wrappers around the whole stack, Starlette's error middleware included (the
+        first one added is the outermost), so a 500 it renders still passes them."""
+        self.openapi_paths: dict[str, Any] = {}
+        """``paths`` entries besides the Loom routes' (the job status URL)."""
+        self.openapi_hooks: list[OpenAPIHook] = []
+        """Called once on the finished document (the idempotency header)."""
+
+    def add_outer_middleware(self, wrap: OuterMiddleware) -> None:
+        if self.middleware_stack is not None:
+            raise RuntimeError("Cannot add middleware after an application has started")
+        self.outer_middleware.append(wrap)
+
+    def build_middleware_stack(self) -> ASGIApp:
+        """FastAPI's stack, with Loom's routes in front of FastAPI's own layers when
+        nothing else sits between them, inside the outer wrappers.
+
+        FastAPI wraps every request in its error, exception-telemetry and body-limit
+        middleware before the user middleware. When the only user middleware is Loom's
+        own (its router, idempotency), all of which render their own errors, the stack
+        is built as ``Loom's middleware -> FastAPI's stack``: a Loom route never enters
+        FastAPI's layers, everything else (docs, health, the user's FastAPI routes) goes
+        through them exactly as before. With any other middleware (CORS, auth...) the
+        standard order is kept, so that middleware still wraps Loom's routes.
+        """
+        user = list(self.user_middleware)
+        if user and all(getattr(m.cls, "loom_outer_safe", False) for m in user):
+            self.user_middleware = []
+            try:
+                stack: ASGIApp = super().build_middleware_stack()
+            finally:
+                self.user_middleware = user
+            for cls, args, kwargs in reversed(user):
+                stack = cls(stack, *args, **kwargs)
+        else:
+            stack = super().build_middleware_stack()
+        for wrap in reversed(self.outer_middleware):
+            stack = wrap(stack)
+        return stack
+
+    def openapi(self) -> dict[str, Any]:
+        """The Loom routes' document (built once, on first request)."""
+        if self.openapi_schema is None:
+            document = build_openapi(
+                self.loom_routes,
+                title=self.title,
+                version=self.version,
+                description=self.description or None,
+            )
+            document["paths"].update(self.openapi_paths)
+            for hook in self.openapi_hooks:
+                hook(document)
+            self.openapi_schema = document
+        return self.openapi_schema
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         stack = self.middleware_stack
@@ -94,18 +167,17 @@ class LoomFastAPI(FastAPI):
         await super().__call__(scope, receive, send)
 
 
-def build_fastapi_app(runtime: Runtime, *, defaults: RestApiDefaults | None = None) -> FastAPI:
+def build_fastapi_app(
+    runtime: Runtime,
+    *,
+    defaults: RestApiDefaults | None = None,
+    metrics: Metrics | None = None,
+) -> LoomFastAPI:
     """The FastAPI app serving ``runtime``'s interfaces; ``defaults`` (else
     ``app.rest.defaults`` in the config) fills the pagination and profile settings
-    that neither a route nor its interface sets (0.2: ``create_fastapi_app(defaults=)``)."""
-    cfg = runtime.config
-    rest = "app.rest"
-    title = str(select(cfg, f"{rest}.title") or select(cfg, "app.name") or "Loom API")
-    version = str(select(cfg, f"{rest}.version") or "0.1.0")
-    docs_url = select(cfg, f"{rest}.docs_url", "/docs")
-    redoc_url = select(cfg, f"{rest}.redoc_url", "/redoc")
-    max_body = int(select(cfg, f"{rest}.max_body_size", DEFAULT_MAX_BODY))
-
+    that neither a route nor its interface sets (0.2: ``create_fastapi_app(defaults=)``);
+    ``metrics`` (built by bootstrap) counts the use cases the routes run."""
+    rest = runtime.settings.rest
     routes = compile_routes(runtime.components.interfaces, runtime, defaults)
 
     @contextlib.asynccontextmanager
@@ -117,13 +189,14 @@ def build_fastapi_app(runtime: Runtime, *, defaults: RestApiDefaults | None = No
             await runtime.shutdown()
 
     app = LoomFastAPI(
-        title=title,
-        version=version,
+        title=rest.title,
+        version=rest.version,
         docs_url=None,  # served by install_swagger_ui, without a CDN
-        redoc_url=redoc_url,
+        redoc_url=rest.redoc_url,
         openapi_url="/openapi.json",
         lifespan=lifespan,
-        description=select(cfg, f"{rest}.description"),
+        description=rest.description,
+        loom_routes=routes,
         **_NO_NATIVE_TELEMETRY,
     )
     # One dispatcher per resource: "/products/" (POST) and "/products" (GET), if both
@@ -134,7 +207,9 @@ def build_fastapi_app(runtime: Runtime, *, defaults: RestApiDefaults | None = No
     begin = runtime.uow.begin
     dispatchers: list[MethodDispatcher] = []
     for path in sorted(grouped, key=route_sort_key):
-        dispatcher = MethodDispatcher(grouped[path], begin=begin, max_body_size=max_body)
+        dispatcher = MethodDispatcher(
+            grouped[path], begin=begin, max_body_size=rest.max_body_size, metrics=metrics
+        )
         dispatchers.append(dispatcher)
         app.router.routes.append(
             Route(path, endpoint=dispatcher, methods=None, include_in_schema=False)
@@ -153,7 +228,6 @@ def build_fastapi_app(runtime: Runtime, *, defaults: RestApiDefaults | None = No
         }
 
     app.add_middleware(LoomRouteMiddleware, routes=loom_routes, reserved=reserved)
-    install_front(app)
     status_routes, status_paths = job_routes(runtime)  # GET /jobs/{job_id}
     app.router.routes.extend(status_routes)
     for status_route in status_routes:
@@ -168,25 +242,9 @@ def build_fastapi_app(runtime: Runtime, *, defaults: RestApiDefaults | None = No
                     include_in_schema=False,
                 )
             )
-    extra_paths = getattr(app.state, "loom_openapi_paths", None) or {}
-    app.state.loom_openapi_paths = {**status_paths, **extra_paths}
-
-    document: dict[str, Any] | None = None
-
-    def openapi() -> dict[str, Any]:
-        nonlocal document
-        if document is None:
-            document = build_openapi(
-                routes, title=title, version=version, description=app.description or None
-            )
-            extra = getattr(app.state, "loom_openapi_paths", None)
-            if extra:
-                document["paths"].update(extra)
-        return document
-
-    app.openapi = openapi  # type: ignore[method-assign]
-    if docs_url:
-        install_swagger_ui(app, str(docs_url), title=title, openapi_url="/openapi.json")
+    app.openapi_paths.update(status_paths)
+    if rest.docs_url:
+        install_swagger_ui(app, rest.docs_url, title=rest.title, openapi_url="/openapi.json")
     app.add_exception_handler(StarletteHTTPException, _http_exception)
     app.add_exception_handler(LoomError, _loom_error)
     app.add_exception_handler(Exception, _unhandled)

@@ -5,13 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
-from loom.bootstrap import build_runtime, load, override_code_path
+from loom.bootstrap import build_metrics, build_runtime, load, override_code_path
+from loom.core.config.settings import load_settings
+from loom.core.repository.sqlalchemy import Database
 from loom.rest.fastapi._idempotency import install_idempotency
 from loom.rest.fastapi._observability import install_observability
-from loom.rest.fastapi.app import build_fastapi_app
+from loom.rest.fastapi.app import LoomFastAPI, build_fastapi_app
 
 __all__ = ["create_app"]
 
@@ -20,7 +21,7 @@ def create_app(
     *config_paths: str | Path | Any,
     code_path: str | Path | None = None,
     metrics_registry: CollectorRegistry | None = None,
-) -> FastAPI:
+) -> LoomFastAPI:
     """Load the config, discover the application and return its FastAPI app.
 
     ``code_path`` replaces ``app.code_path`` (a folder, relative to the working
@@ -34,25 +35,21 @@ def create_app(
     cfg = load(*config_paths)
     if code_path is not None:
         override_code_path(cfg, code_path)
-    runtime = build_runtime(cfg)
-    app = build_fastapi_app(runtime)
-    install_idempotency(app, runtime, cfg)
-    database = getattr(runtime, "database", None)
+    settings = load_settings(cfg)
+    metrics = build_metrics(settings, metrics_registry)
+    runtime = build_runtime(cfg, settings=settings, metrics=metrics)
+    app = build_fastapi_app(runtime, metrics=metrics)
+    install_idempotency(app, runtime, settings)
+    database = runtime.database
     checks: dict[str, Any] = {}
     if database is not None:
         checks["database"] = database.ping
-    checks.update(getattr(runtime, "readiness_checks", {}) or {})
-    metrics = install_observability(
-        app, cfg, readiness_checks=checks, metrics_registry=metrics_registry
-    )
-    if metrics is not None:
-        runtime.metrics = metrics
-        for dispatcher in app.state.loom_dispatchers:
-            dispatcher.metrics = metrics
-        if database is not None:
-            pool = database.engine.pool
-            if hasattr(pool, "checkedout") and hasattr(pool, "size"):
-                metrics.set_pool_stats_provider(
-                    lambda: {"in_use": pool.checkedout(), "size": pool.size()}
-                )
+    checks.update(runtime.readiness_checks)
+    install_observability(app, settings, readiness_checks=checks, metrics=metrics)
+    if metrics is not None and isinstance(database, Database):
+        pool = database.engine.pool
+        if hasattr(pool, "checkedout") and hasattr(pool, "size"):
+            metrics.set_pool_stats_provider(
+                lambda: {"in_use": pool.checkedout(), "size": pool.size()}
+            )
     return app
