@@ -13,7 +13,7 @@ import msgspec
 from loom.core.model import model_info
 from loom.core.model._write import INT64_MAX, INT64_MIN
 from loom.core.repository.abc.query import MAX_LIMIT, PaginationMode
-from loom.rest.query import MAX_PAGE, filter_ops, filter_schema, scalar_schema, sort_schema
+from loom.rest.query import MAX_PAGE, NO_NUL, filter_ops, filter_schema, scalar_schema, sort_schema
 from loom.rest.routes import CompiledRoute
 
 __all__ = ["PROBLEM_SCHEMA", "build_openapi"]
@@ -299,7 +299,7 @@ def build_openapi(
             route.method.lower()
         ] = op
     _link_creates(routes, paths, keys)
-    _bound_integers(components)
+    _bound_integers({k: v for k, v in components.items() if k != "Problem"})
     for path, item in (extra_paths or {}).items():
         paths.setdefault(path, {}).update(item)
     info: dict[str, Any] = {"title": title, "version": version}
@@ -315,7 +315,8 @@ def build_openapi(
 
 def _bound_integers(node: Any) -> None:
     """Every integer of the document within int64, as the columns store them and the
-    decoders enforce; bounds a type already declares are kept."""
+    decoders enforce; bounds a type already declares are kept. Every free text without
+    NUL, which the decoders refuse (PostgreSQL cannot store it)."""
     if isinstance(node, dict):
         kind = node.get("type")
         if kind == "integer" or (isinstance(kind, list) and "integer" in kind):
@@ -323,6 +324,8 @@ def _bound_integers(node: Any) -> None:
                 node["minimum"] = INT64_MIN
             if "maximum" not in node and "exclusiveMaximum" not in node:
                 node["maximum"] = INT64_MAX
+        if kind == "string" and not node.keys() & {"pattern", "format", "enum", "const"}:
+            node["pattern"] = NO_NUL
         for value in node.values():
             _bound_integers(value)
     elif isinstance(node, list):

@@ -42,7 +42,9 @@ __all__ = [
     "DECIMAL_TEXT",
     "INT64",
     "MAX_PAGE",
+    "NO_NUL",
     "RESERVED",
+    "TEXT",
     "UUID_TEXT",
     "filter_ops",
     "filter_schema",
@@ -50,6 +52,10 @@ __all__ = [
     "scalar_schema",
     "sort_schema",
 ]
+
+NO_NUL = "^[^\\u0000]*$"
+"""Text without NUL characters, which PostgreSQL text cannot hold (refused everywhere)."""
+TEXT: dict[str, Any] = {"type": "string", "pattern": NO_NUL}
 
 MAX_PAGE = (2**31 - 1) // MAX_LIMIT + 1
 """The last page number: the row offset ``(page - 1) * limit`` stays a 32-bit integer,
@@ -85,7 +91,7 @@ def scalar_schema(t: Any) -> dict[str, Any]:
         return {"type": "string", "format": "uuid", "pattern": UUID_TEXT}
     if t is decimal.Decimal:
         return {"type": "string", "pattern": DECIMAL_TEXT}
-    return {"type": "string"}
+    return dict(TEXT)
 
 
 def _structured(t: Any) -> bool:
@@ -122,7 +128,7 @@ def filter_schema(col: ColumnInfo, op: FilterOp) -> dict[str, Any]:
             "explode": False,
         }
     if op in (FilterOp.LIKE, FilterOp.ILIKE):
-        return {"schema": {"type": "string"}, "description": "`%` and `_` are wildcards."}
+        return {"schema": dict(TEXT), "description": "`%` and `_` are wildcards."}
     return {"schema": scalar_schema(col.python_type)}
 
 
@@ -176,6 +182,8 @@ def _check_text(col: ColumnInfo, op: FilterOp, value: str) -> None:
     """Refuse query-string text outside the documented grammar, which the lax value
     conversion would otherwise bend into the type (``1e3`` as the integer 1000, ``8``
     as a timestamp, a blank as ``is_null=true``)."""
+    if "\x00" in value:
+        raise ValidationError.single(None, "text cannot contain NUL characters")
     if op in _BOOL_OPS:
         if value not in ("true", "false"):
             raise ValidationError.single(None, f"{op.value} takes true or false")

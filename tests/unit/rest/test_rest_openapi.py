@@ -192,6 +192,8 @@ def _query_text(value: Any) -> str:
         ("price_cents__in", ["1", "x"]),
         ("id__in", []),
         ("sku__in", ["A-1", "B-2"]),
+        ("sku__eq", "A\x00"),  # PostgreSQL text cannot hold NUL: refused on every backend
+        ("name__ilike", "%\x00%"),
         ("active__eq", True),
         ("active__eq", "yes"),
         ("note__is_null", False),

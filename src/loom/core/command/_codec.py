@@ -129,6 +129,10 @@ class CommandCodec:
             raise ValidationError.single(None, "request body is not valid JSON") from None
         if data is None:  # the document says object; only a Python caller's None is {}
             raise ValidationError.single(None, "request body must be a JSON object")
+        if b"\\u0000" in raw and _has_nul(data):
+            # PostgreSQL text and jsonb cannot hold NUL: refused alike on every backend
+            # (the document's strings say so with a pattern).
+            raise ValidationError.single(None, "text cannot contain NUL (\\u0000) characters")
         return self.decode(data)
 
     def decode(self, data: Any) -> msgspec.Struct:
@@ -247,6 +251,16 @@ class CommandCodec:
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _FLOAT_FOR_INT = re.compile(r"Expected `[^`]*\bint\b[^`]*`, got `float` - at `\$(.*)`")
 _PATH_STEP = re.compile(r"\.([^.\[]+)|\[(\d+)\]")
+
+
+def _has_nul(value: Any) -> bool:
+    if type(value) is str:
+        return "\x00" in value
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    return False
 
 
 def _mentions_int(annotation: Any, seen: set[Any]) -> bool:

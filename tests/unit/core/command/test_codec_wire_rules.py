@@ -70,3 +70,10 @@ def test_text_fields_written_to_a_column_get_its_length() -> None:
     assert codec.column_lengths == {"code": 5}
     assert codec.decode_json(b'{"code": "12345"}').code == "12345"
     assert _fails(codec, b'{"code": "123456"}') == "Expected str of length <= 5"
+
+
+def test_text_with_nul_is_refused_anywhere_in_the_body() -> None:
+    codec = CommandCodec(CreateItem)
+    assert "NUL" in _fails(codec, b'{"code": "a\\u0000", "qty": 1}')
+    # An escaped backslash followed by "u0000" is ordinary text.
+    assert codec.decode_json(b'{"code": "\\\\u0000", "qty": 1}').code == "\\u0000"
