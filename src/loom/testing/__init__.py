@@ -27,6 +27,9 @@ from loom.testing._http import HttpHarness
 from loom.testing._http_test import HttpTestHarness
 from loom.testing._jobs import CapturedJob, JobCapture
 from loom.testing._memory import InMemoryRepository
+
+# Registers the store of plain (non-model) structs with InMemoryRepository.
+from loom.testing._memory_plain import PlainMemoryRepository as _PlainMemoryRepository  # noqa: F401
 from loom.testing._repository_harness import (
     RepositoryIntegrationHarness,
     ScenarioDict,

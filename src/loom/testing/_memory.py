@@ -22,7 +22,7 @@ import inspect
 import itertools
 import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 import msgspec
 
@@ -152,15 +152,20 @@ class InMemoryRepository(Generic[M]):
     """Rows of ``model`` kept in a dict; the same contract as ``RepositorySQLAlchemy``."""
 
     default_cursor_secret = "loom-default-cursor-secret"
+    plain_store: ClassVar[type[Any] | None] = None
+    """The store of a plain struct that is not a model: ``_memory_plain`` registers
+    its subclass here when ``loom.testing`` is imported (it subclasses this one, so
+    importing it from here would be an import cycle)."""
 
     def __new__(cls, entity_type: Any = None, *args: Any, **kwargs: Any) -> Any:
         # A plain struct (not a model) gets the simpler store; ``__signature__`` below
         # keeps ``inspect.signature(InMemoryRepository)`` showing ``__init__``'s.
         target = entity_type if entity_type is not None else kwargs.get("model")
+        plain = InMemoryRepository.plain_store
         if cls is InMemoryRepository and target is not None and not is_model(target):
-            from loom.testing._memory_plain import PlainMemoryRepository
-
-            return super().__new__(PlainMemoryRepository)
+            if plain is None:  # pragma: no cover - loom.testing imports it
+                raise TypeError(f"{target!r} is not a Loom model (import loom.testing)")
+            return super().__new__(plain)
         return super().__new__(cls)
 
     def __init__(

@@ -235,3 +235,6 @@ class PlainMemoryRepository(InMemoryRepository[Any]):
         group = filter_params.group() if filter_params is not None else None
         result = await self.list_with_query(QuerySpec(group, (), limit=page.limit, page=page.page))
         return PageList(result.items, result.total_count, result.page, result.limit)
+
+
+InMemoryRepository.plain_store = PlainMemoryRepository

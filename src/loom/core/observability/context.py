@@ -12,9 +12,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from contextvars import ContextVar, Token
+from contextvars import Token
 from random import getrandbits as _getrandbits
 from typing import Any
+
+from loom.core.observability._trace_id import TRACE_ID, current_trace_id
 
 __all__ = [
     "TRACE_ID_HEADER",
@@ -31,16 +33,11 @@ __all__ = [
 #: Key under which the trace id travels in a job's headers dict.
 TRACE_ID_HEADER = "trace_id"
 
-_TRACE_ID: ContextVar[str | None] = ContextVar("loom_trace_id", default=None)
+_TRACE_ID = TRACE_ID
 
 # Client-supplied ids end up in logs and response headers: restrict them to a
 # short, header- and log-safe alphabet so they cannot inject lines or bloat storage.
 _VALID_TRACE_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
-
-
-def current_trace_id() -> str | None:
-    """The trace id bound to the running request or job, if any."""
-    return _TRACE_ID.get()
 
 
 def bind_trace_id(value: str | None) -> Token[str | None]:
@@ -91,7 +88,7 @@ def capture_trace_headers() -> dict[str, str]:
     trace_id = _TRACE_ID.get()
     if trace_id is not None:
         headers[TRACE_ID_HEADER] = trace_id
-    # Imported here: tracing imports this module, and most callers never need OTel.
+    # Imported here: most callers never need OTel.
     from loom.core.observability.tracing import inject_trace_context
 
     inject_trace_context(headers)

@@ -17,7 +17,7 @@ from collections.abc import Mapping, MutableMapping
 from types import TracebackType
 from typing import Any
 
-from loom.core.observability.context import current_trace_id
+from loom.core.observability._trace_id import current_trace_id
 
 try:  # pragma: no branch - the API is an optional dependency
     from opentelemetry import context as _otel_context
