@@ -34,6 +34,7 @@ from loom.core.repository.sqlalchemy import (
     table_for,
 )
 from loom.core.repository.sqlalchemy._database import DEFAULT_IDLE_TIMEOUT, PLAN_LISTS
+from loom.core.repository.sqlalchemy._idempotency import idempotency_store
 from loom.core.repository.sqlalchemy._jobs import SQLAlchemyJobStore
 from loom.core.runtime import Components, JobMetrics, Runtime
 
@@ -202,6 +203,7 @@ def build_runtime(
         database=database,
         metrics=metrics,
         cache=cache,
+        idempotency=idempotency_store(settings, database),
     )
     runtime.container.register(Database, database)
     for model in found.models:

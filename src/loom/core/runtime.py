@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from loom.core.config.settings import AppSettings, load_settings
 from loom.core.di import Container, LoomContainer, ResolutionError, provided_services
+from loom.core.idempotency import IdempotencyStore
 from loom.core.job.job import Job
 from loom.core.job.service import JobBackend, JobService
 from loom.core.model import model_info
@@ -101,12 +102,15 @@ class Runtime:
         database: DatabaseHandle | None = None,
         metrics: JobMetrics | None = None,
         cache: Any = None,
+        idempotency: IdempotencyStore | None = None,
     ) -> None:
         self.config: Mapping[str, Any] = config or {}
         self.settings: AppSettings = settings if settings is not None else load_settings(config)
         """The config decoded (bootstrap passes it; else decoded from ``config``)."""
         self.database: DatabaseHandle | None = database
         self.repository_cache: Any = cache
+        self.idempotency: IdempotencyStore | None = idempotency
+        """Where ``Idempotency-Key`` responses are kept (None: the header is not served)."""
         """The repository cache (``RepositoryCache``) when ``cache.enabled``."""
         self.components = components or Components()
         self.uow: UnitOfWorkFactory = uow or NullUnitOfWorkFactory()

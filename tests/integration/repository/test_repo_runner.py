@@ -78,3 +78,24 @@ async def test_the_runner_api_runs_core_statements_in_the_unit(database: Any) ->
     assert [r[0] for r in rows] == ["x"]
     assert one is not None and one[0] == "x" and none is None
     assert deleted == 1
+
+
+async def test_bootstrap_chooses_the_sql_idempotency_store(database: Any) -> None:
+    from loom.core.config.settings import load_settings
+    from loom.core.repository.sqlalchemy._idempotency import (
+        SQLIdempotencyStore,
+        idempotency_store,
+    )
+
+    store = idempotency_store(load_settings({}), database)
+    assert isinstance(store, SQLIdempotencyStore) and store.database is database
+    off = load_settings({"app": {"rest": {"idempotency": {"enabled": False}}}})
+    assert idempotency_store(off, database) is None
+    assert idempotency_store(load_settings({}), None) is None
+    await database.create_all()  # loom_idempotency, beside the models' tables
+    async with database.begin():
+        assert await store.claim("k", "POST /x", "f") is None
+        await store.complete("k", 201, "application/json", b"{}")
+    async with database.begin():
+        again = await store.claim("k", "POST /x", "f")
+    assert again is not None and (again.status, again.body) == (201, b"{}")

@@ -26,14 +26,8 @@ from starlette.types import Message, Receive, Scope, Send
 
 from loom.core.config.settings import settings_of
 from loom.core.errors import Conflict, LoomError, PayloadTooLarge, ValidationError
-from loom.core.repository.sqlalchemy._database import Database
-from loom.core.repository.sqlalchemy._errors import translate
-from loom.core.repository.sqlalchemy._idempotency import (
-    KEY_LENGTH,
-    ROUTE_LENGTH,
-    IdempotencyStore,
-    StoredResponse,
-)
+from loom.core.idempotency import KEY_LENGTH, ROUTE_LENGTH, IdempotencyStore, StoredResponse
+from loom.core.uow import UnitOfWorkFactory
 from loom.rest.fastapi._endpoint import send_problem
 
 __all__ = ["HEADER", "IdempotencyMiddleware", "install_idempotency"]
@@ -141,13 +135,13 @@ class IdempotencyMiddleware:
         self,
         app: ASGIApp,
         *,
-        database: Database,
+        uow: UnitOfWorkFactory,
         store: IdempotencyStore,
         max_body_size: int,
         methods: Sequence[str] = ("POST",),
     ) -> None:
         self.app = app
-        self.database = database
+        self.uow = uow
         self.store = store
         self.max_body_size = max_body_size
         self.methods = frozenset(m.upper() for m in methods)
@@ -189,7 +183,7 @@ class IdempotencyMiddleware:
             return {"type": "http.request", "body": body, "more_body": False}
 
         try:
-            async with self.database.begin():
+            async with self.uow.begin():
                 stored = await self.store.claim(key, route, fingerprint)
                 if stored is not None:
                     raise _Stop
@@ -205,13 +199,12 @@ class IdempotencyMiddleware:
             await send_problem(send, exc)
             return
         except Exception as exc:
-            translated = translate(exc, self.database.metadata)
-            if not isinstance(translated, LoomError):
-                # Nothing was sent yet (the response is captured): answer the 500
-                # problem here, as this middleware may run outside FastAPI's.
-                log.exception("unhandled error in an idempotent request", exc_info=exc)
-                translated = LoomError("an unexpected error occurred")
-            await send_problem(send, translated)
+            # The store and the unit of work raise framework errors for the database's
+            # own failures; anything else is a bug. Nothing was sent yet (the response
+            # is captured): answer the 500 problem here, as this middleware may run
+            # outside FastAPI's.
+            log.exception("unhandled error in an idempotent request", exc_info=exc)
+            await send_problem(send, LoomError("an unexpected error occurred"))
             return
         if stored is None:
             await captured.replay(send)
@@ -258,23 +251,24 @@ def _document_header(methods: frozenset[str]) -> Callable[[dict[str, Any]], None
 
 
 def install_idempotency(app: Any, runtime: Any, config: Any = None) -> IdempotencyStore | None:
-    """Serve ``Idempotency-Key`` on ``app`` (a ``LoomFastAPI``) when the runtime has a
-    SQL database; ``config`` (the config or its ``AppSettings``) defaults to the runtime's.
+    """Serve ``Idempotency-Key`` on ``app`` (a ``LoomFastAPI``) with the runtime's
+    store (``runtime.idempotency``, chosen by bootstrap: None when disabled or without
+    a SQL database); ``config`` (the config or its ``AppSettings``) defaults to the
+    runtime's.
 
     Returns the store (also ``app.state.loom_idempotency``), or ``None`` when disabled.
     """
-    database = runtime.database
-    if not isinstance(database, Database):
+    store: IdempotencyStore | None = runtime.idempotency
+    if store is None:
         return None
     settings = runtime.settings if config is None else settings_of(config)
     idempotency = settings.rest.idempotency
     if not idempotency.enabled:
         return None
     methods = list(idempotency.methods)
-    store = IdempotencyStore(database, ttl_seconds=idempotency.ttl_seconds)
     app.add_middleware(
         IdempotencyMiddleware,
-        database=database,
+        uow=runtime.uow,
         store=store,
         max_body_size=settings.rest.max_body_size,
         methods=methods,

@@ -14,22 +14,29 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
+from loom.core.config.settings import AppSettings
+from loom.core.idempotency import KEY_LENGTH, ROUTE_LENGTH, StoredResponse
 from loom.core.repository.sqlalchemy._database import Database
+from loom.core.repository.sqlalchemy._errors import translate
 from loom.core.repository.sqlalchemy._table import UTCDateTime
 from loom.core.repository.sqlalchemy._table import metadata as default_metadata
 
-__all__ = ["IDEMPOTENCY_TABLE", "IdempotencyStore", "StoredResponse", "idempotency_table"]
+__all__ = [
+    "IDEMPOTENCY_TABLE",
+    "IdempotencyStore",
+    "SQLIdempotencyStore",
+    "StoredResponse",
+    "idempotency_store",
+    "idempotency_table",
+]
 
 log = logging.getLogger("loom.idempotency")
 
 IDEMPOTENCY_TABLE = "loom_idempotency"
-KEY_LENGTH = 255
-ROUTE_LENGTH = 1024
 
 
 def idempotency_table(metadata: sa.MetaData) -> sa.Table:
@@ -50,23 +57,13 @@ def idempotency_table(metadata: sa.MetaData) -> sa.Table:
     )
 
 
-@dataclass(frozen=True)
-class StoredResponse:
-    """What a key was first used for, and the response it got (``status`` None: running)."""
-
-    route: str
-    fingerprint: str
-    status: int | None
-    content_type: str | None
-    body: bytes
-
-
 def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-class IdempotencyStore:
-    """Claims keys and stores responses; call it inside ``database.begin()``."""
+class SQLIdempotencyStore:
+    """:class:`~loom.core.idempotency.IdempotencyStore` on a :class:`Database`; call it
+    inside ``database.begin()``."""
 
     def __init__(self, database: Database, *, ttl_seconds: float = 86400.0) -> None:
         self.database = database
@@ -99,6 +96,12 @@ class IdempotencyStore:
     async def claim(self, key: str, route: str, fingerprint: str) -> StoredResponse | None:
         """Reserve ``key`` for this request: ``None`` when it is ours (run the request),
         else what the key was first used for. An expired key is taken over."""
+        try:
+            return await self._claim(key, route, fingerprint)
+        except Exception as exc:
+            raise translate(exc, self.database.metadata) from exc
+
+    async def _claim(self, key: str, route: str, fingerprint: str) -> StoredResponse | None:
         table = self.table
         now = _utcnow()
         async with self.database.runner() as run:
@@ -139,12 +142,15 @@ class IdempotencyStore:
     async def complete(self, key: str, status: int, content_type: str | None, body: bytes) -> None:
         """Store the response of the request that claimed ``key``."""
         table = self.table
-        async with self.database.runner() as run:
-            await run.execute(
-                sa.update(table)
-                .where(table.c.key == key)
-                .values(status=status, content_type=content_type, body=body)
-            )
+        try:
+            async with self.database.runner() as run:
+                await run.execute(
+                    sa.update(table)
+                    .where(table.c.key == key)
+                    .values(status=status, content_type=content_type, body=body)
+                )
+        except Exception as exc:
+            raise translate(exc, self.database.metadata) from exc
 
     async def purge_expired(self) -> int:
         """Delete every expired key; returns how many."""
@@ -164,6 +170,19 @@ class IdempotencyStore:
                 log.warning("could not purge expired idempotency keys: %s", type(exc).__name__)
 
         return purge
+
+
+IdempotencyStore = SQLIdempotencyStore
+"""The name this store had before the core protocol existed."""
+
+
+def idempotency_store(settings: AppSettings, database: Any) -> SQLIdempotencyStore | None:
+    """The store of ``app.rest.idempotency`` on ``database`` (bootstrap's choice): the
+    SQL store on a SQL database when enabled, else None (the header is not served)."""
+    config = settings.rest.idempotency
+    if not config.enabled or not isinstance(database, Database):
+        return None
+    return SQLIdempotencyStore(database, ttl_seconds=config.ttl_seconds)
 
 
 # Declared with the framework's tables so ``create_all`` and Alembic autogenerate see it.
