@@ -129,9 +129,9 @@ class CommandCodec:
             raise ValidationError.single(None, "request body is not valid JSON") from None
         if data is None:  # the document says object; only a Python caller's None is {}
             raise ValidationError.single(None, "request body must be a JSON object")
-        if b"\\u0000" in raw and _has_nul(data):
+        if b"\\u0000" in raw and self._nul_in_fields(data):
             # PostgreSQL text and jsonb cannot hold NUL: refused alike on every backend
-            # (the document's strings say so with a pattern).
+            # (the document's strings say so with a pattern). Unknown keys are ignored.
             raise ValidationError.single(None, "text cannot contain NUL (\\u0000) characters")
         return self.decode(data)
 
@@ -197,6 +197,12 @@ class CommandCodec:
                 continue
             known = self.column_lengths.get(f.encode_name)
             self.column_lengths[f.encode_name] = length if known is None else min(known, length)
+
+    def _nul_in_fields(self, data: Any) -> bool:
+        if not isinstance(data, dict):
+            return False
+        key_map = self.key_map
+        return any(isinstance(k, str) and k in key_map and _has_nul(v) for k, v in data.items())
 
     def _check_lengths(self, normalised: dict[str, Any]) -> None:
         for wire, length in self.column_lengths.items():

@@ -77,3 +77,8 @@ def test_text_with_nul_is_refused_anywhere_in_the_body() -> None:
     assert "NUL" in _fails(codec, b'{"code": "a\\u0000", "qty": 1}')
     # An escaped backslash followed by "u0000" is ordinary text.
     assert codec.decode_json(b'{"code": "\\\\u0000", "qty": 1}').code == "\\u0000"
+
+
+def test_nul_in_an_unknown_key_is_ignored_like_the_key() -> None:
+    body = b'{"code": "a", "qty": 1, "extra\\u0000": "x\\u0000"}'
+    assert CommandCodec(CreateItem).decode_json(body).code == "a"
