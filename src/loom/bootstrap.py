@@ -190,7 +190,7 @@ def build_runtime(
     cfg = load(*config_paths)
     if settings is None:
         settings = load_settings(cfg)
-    found = components if components is not None else discover(cfg)
+    found = components if components is not None else discover(settings)
     database = database_from_config(settings)
     cache = _repository_cache(settings, database)
     runtime = Runtime(

@@ -25,6 +25,7 @@ from celery import Celery, signals
 from loom.bootstrap import build_runtime, load
 from loom.celery.backend import CeleryBackend
 from loom.core.config.loader import ConfigError
+from loom.core.config.settings import load_settings
 from loom.core.di import Container
 from loom.core.discovery import discover
 from loom.core.job.service import JobService
@@ -85,7 +86,8 @@ def bootstrap_worker(
     :class:`loom.core.observability.Metrics`).
     """
     cfg = load(*config_paths)
-    components = discover(cfg)
+    settings = load_settings(cfg)
+    components = discover(settings)
     for job in jobs:
         if job not in components.jobs:
             components.jobs.append(job)
@@ -97,7 +99,9 @@ def bootstrap_worker(
             f"bootstrap_worker(metrics={metrics!r}): metrics must have "
             "job_event(job, queue, state, seconds), e.g. loom.core.observability.Metrics"
         )
-    runtime = build_runtime(cfg, components=components, modules=modules, metrics=metrics)
+    runtime = build_runtime(
+        cfg, components=components, modules=modules, metrics=metrics, settings=settings
+    )
     backend = runtime.job_service.backend
     if not isinstance(backend, CeleryBackend):
         raise ConfigError(

@@ -31,7 +31,7 @@ from types import ModuleType
 from typing import Any, Protocol, TypeGuard, runtime_checkable
 
 from loom.core.config.errors import ConfigError
-from loom.core.config.loader import config_error, select
+from loom.core.config.settings import DiscoverySettings, settings_of
 from loom.core.job.job import Job
 from loom.core.model._base import BaseModel, model_by_table
 from loom.core.repository.registry import registered_repositories
@@ -58,10 +58,11 @@ def add_code_path(cfg: Any) -> Path | None:
     The path is taken relative to the config file's folder, then to its parent (the
     usual ``config/`` + ``src/`` layout), then to the working directory.
     """
-    code_path = select(cfg, "app.code_path")
+    settings = settings_of(cfg)
+    code_path = settings.app.code_path
     if not code_path:
         return None
-    base = Path(select(cfg, "app.config_dir") or ".")
+    base = Path(settings.app.config_dir or ".")
     raw = Path(str(code_path)).expanduser()
     candidates = [raw] if raw.is_absolute() else [base / raw, base.parent / raw, Path.cwd() / raw]
     for candidate in candidates:
@@ -71,7 +72,7 @@ def add_code_path(cfg: Any) -> Path | None:
                 sys.path.insert(0, resolved)
             return candidate.resolve()
     tried = ", ".join(str(c) for c in candidates)
-    raise config_error(cfg, "app.code_path", f"folder {code_path!r} not found (tried {tried})")
+    raise settings.error("app.code_path", f"folder {code_path!r} not found (tried {tried})")
 
 
 Fail = Callable[[str, str], Exception]
@@ -395,63 +396,68 @@ class ManifestDiscoveryEngine:
         return collector.result()
 
 
-def _mode(cfg: Any) -> str:
-    mode = select(cfg, "app.discovery.mode")
-    if mode is not None:
-        return str(mode)
+def _mode(found: DiscoverySettings) -> str:
+    if found.mode is not None:
+        return found.mode
     # No mode: 0.2's ``interfaces.modules`` means its default mode; otherwise the key
     # that is present says which one (configs written for Loom's old default,
     # ``modules``, keep working); none means ``interfaces``.
-    if select(cfg, "app.discovery.interfaces.modules") is not None:
+    if found.interfaces_modules is not None:
         return "interfaces"
-    for candidate in ("modules", "manifest"):
-        if select(cfg, f"app.discovery.{candidate}") is not None:
-            return candidate
+    if found.modules:
+        return "modules"
+    if found.manifest:
+        return "manifest"
     return "interfaces"
 
 
 def engine_from_config(cfg: Any) -> DiscoveryEngine:
-    """The engine ``app.discovery`` describes; config errors name the file and key."""
+    """The engine ``app.discovery`` describes (``cfg``: the config or its
+    ``AppSettings``); config errors name the file and key."""
+    settings = settings_of(cfg)
+    found = settings.app.discovery
 
     def fail_at(key: str) -> Fail:
-        return lambda where, message: config_error(cfg, key + where, message)
+        return lambda where, message: settings.error(key + where, message)
 
-    mode = _mode(cfg)
+    mode = _mode(found)
     if mode == "modules":
         key = "app.discovery.modules.include"
-        value = select(cfg, key)
+        value = found.modules_include
         if value is None:
-            raise config_error(cfg, key, "is required for discovery mode 'modules'")
+            raise settings.error(key, "is required for discovery mode 'modules'")
         return ModulesDiscoveryEngine(value, _fail=fail_at(key))
     if mode == "manifest":
         key = "app.discovery.manifest.module"
-        name = select(cfg, key)
+        name = found.manifest_module
         if not name:
-            raise config_error(cfg, key, "is required for discovery mode 'manifest'")
+            raise settings.error(key, "is required for discovery mode 'manifest'")
         return ManifestDiscoveryEngine(str(name), _fail=fail_at(key))
     if mode == "interfaces":
         key = "app.discovery.interfaces.modules"
-        value = select(cfg, key)
-        if value is None and select(cfg, "app.discovery.interfaces.include") is not None:
+        value = found.interfaces_modules
+        if value is None and found.interfaces_include is not None:
             key = "app.discovery.interfaces.include"
-            value = select(cfg, key)
+            value = found.interfaces_include
         if value is None:
-            raise config_error(
-                cfg,
+            raise settings.error(
                 "app.discovery.interfaces.modules",
                 "is required for discovery mode 'interfaces' (the default): list the "
                 "modules that declare the REST interfaces, or set app.discovery.mode",
             )
-        warn = select(cfg, "app.discovery.interfaces.warn_recommended", True)
-        return InterfacesDiscoveryEngine(value, warn_recommended=bool(warn), _fail=fail_at(key))
-    raise config_error(
-        cfg, "app.discovery.mode", f"unknown mode {mode!r}; use one of {', '.join(MODES)}"
+        return InterfacesDiscoveryEngine(
+            value, warn_recommended=found.warn_recommended, _fail=fail_at(key)
+        )
+    raise settings.error(
+        "app.discovery.mode", f"unknown mode {mode!r}; use one of {', '.join(MODES)}"
     )
 
 
 def discover(cfg: Any) -> Components:
-    add_code_path(cfg)
-    return engine_from_config(cfg).discover().components()
+    """What ``app.discovery`` finds (``cfg``: the config or its ``AppSettings``)."""
+    settings = settings_of(cfg)
+    add_code_path(settings)
+    return engine_from_config(settings).discover().components()
 
 
 def _counts(c: _Collector) -> tuple[int, ...]:

@@ -27,6 +27,7 @@ __all__ = [
     "CacheSettings",
     "CelerySettings",
     "DatabaseSettings",
+    "DiscoverySettings",
     "IdempotencySettings",
     "JobOverrides",
     "JobsSettings",
@@ -63,13 +64,31 @@ def truthy(value: Any, default: bool = False) -> bool:
     return bool(value)
 
 
+class DiscoverySettings(msgspec.Struct, frozen=True, kw_only=True):
+    """``app.discovery`` as written. Which mode applies, and whether its list is
+    missing, is decided when discovering (``loom.core.discovery.engine_from_config``):
+    a runtime built from given components needs none of it."""
+
+    mode: str | None = None
+    interfaces_modules: Any = None
+    interfaces_include: Any = None
+    warn_recommended: bool = True
+    modules: bool = False
+    """Whether a ``modules`` sub-section is present (it implies that mode)."""
+    modules_include: Any = None
+    manifest: bool = False
+    """Whether a ``manifest`` sub-section is present (it implies that mode)."""
+    manifest_module: Any = None
+
+
 class AppInfo(msgspec.Struct, frozen=True, kw_only=True):
-    """The ``app`` section's scalar keys (discovery reads its own sub-section)."""
+    """The ``app`` section."""
 
     name: str | None = None
     secret_key: str | None = None
     code_path: str | None = None
     config_dir: str | None = None
+    discovery: DiscoverySettings = DiscoverySettings()
 
     @property
     def display_name(self) -> str:
@@ -424,6 +443,32 @@ def _observability(r: _Reader) -> tuple[TraceSettings, MetricsSettings, LoggerSe
     )
 
 
+def _names(r: _Reader, key: str) -> Any:
+    """A module list as written, a YAML list made a plain one; the discovery engine
+    checks the entries (and refuses anything else, naming the key)."""
+    value = r.raw(key)
+    if value is None or isinstance(value, str) or hasattr(value, "keys"):
+        return value
+    try:
+        return list(value)
+    except TypeError:
+        return value
+
+
+def _discovery(r: _Reader) -> DiscoverySettings:
+    mode = r.raw("app.discovery.mode")
+    return DiscoverySettings(
+        mode=None if mode is None else str(mode),
+        interfaces_modules=_names(r, "app.discovery.interfaces.modules"),
+        interfaces_include=_names(r, "app.discovery.interfaces.include"),
+        warn_recommended=r.flag("app.discovery.interfaces.warn_recommended", True),
+        modules=r.raw("app.discovery.modules") is not None,
+        modules_include=_names(r, "app.discovery.modules.include"),
+        manifest=r.raw("app.discovery.manifest") is not None,
+        manifest_module=r.raw("app.discovery.manifest.module"),
+    )
+
+
 def load_settings(cfg: Any) -> AppSettings:
     """Decode ``cfg`` (a loaded config, a plain dict, or ``None``) into :class:`AppSettings`."""
     r = _Reader(cfg)
@@ -432,6 +477,7 @@ def load_settings(cfg: Any) -> AppSettings:
         secret_key=r.text("app.secret_key"),
         code_path=r.text("app.code_path"),
         config_dir=r.text("app.config_dir"),
+        discovery=_discovery(r),
     )
     trace, metrics, logger = _observability(r)
     return AppSettings(

@@ -126,3 +126,21 @@ def test_decoded_settings_pass_through_and_runtime_decodes_its_config() -> None:
     runtime = Runtime(config={"jobs": {"Job": {"queue": "q"}}})
     assert runtime.settings.jobs.overrides("Job").queue == "q"
     assert Runtime(settings=settings).settings is settings
+
+
+def test_discovery_is_kept_as_written_and_checked_only_when_discovering(tmp_path: Path) -> None:
+    from loom.core.discovery import InterfacesDiscoveryEngine, engine_from_config
+
+    settings = _load(
+        tmp_path,
+        "app:\n  discovery:\n    interfaces:\n      modules: [a.b]\n"
+        "      warn_recommended: 'false'\n",
+    )
+    found = settings.app.discovery
+    assert found.interfaces_modules == ["a.b"] and found.warn_recommended is False
+    engine = engine_from_config(settings)
+    assert isinstance(engine, InterfacesDiscoveryEngine) and engine.warn_recommended is False
+    # A runtime given its components needs no discovery section; discovering does.
+    empty = _load(tmp_path, "app: {name: x}\n")
+    with pytest.raises(ConfigError, match=r"app\.yaml: key 'app.discovery.interfaces.modules'"):
+        engine_from_config(empty)
