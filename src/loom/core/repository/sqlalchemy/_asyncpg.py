@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.pool.base import _AsyncConnDialect
 from sqlalchemy.util import await_only, greenlet_spawn
 
 from loom.core.repository.sqlalchemy._errors import translate
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from loom.core.repository.sqlalchemy._database import Database
 
 __all__ = [
+    "ASYNC_POOL_DIALECT",
     "UNPREPARED",
     "AsyncpgRunner",
     "DriverSQL",
@@ -45,6 +47,10 @@ __all__ = [
 ]
 
 _log = logging.getLogger("loom.database")
+
+ASYNC_POOL_DIALECT: Any = _AsyncConnDialect()
+"""What SQLAlchemy's own pools use to talk to an asyncio driver's connections
+(``KeepAlivePool._dialect``): private to SQLAlchemy, hence kept here."""
 
 # Compiled forms kept per prepared statement (a partial update has one per set of
 # columns written, 2^n is possible).

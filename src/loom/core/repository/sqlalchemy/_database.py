@@ -17,10 +17,13 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import Pool, StaticPool
-from sqlalchemy.pool.base import _AsyncConnDialect
 from sqlalchemy.util import await_only, greenlet_spawn
 
-from loom.core.repository.sqlalchemy._asyncpg import AsyncpgRunner, configure_pooler
+from loom.core.repository.sqlalchemy._asyncpg import (
+    ASYNC_POOL_DIALECT,
+    AsyncpgRunner,
+    configure_pooler,
+)
 from loom.core.repository.sqlalchemy._errors import translate
 from loom.core.repository.sqlalchemy._runner import SQLAlchemyRunner, StatementRunner
 from loom.core.repository.sqlalchemy._table import metadata as default_metadata
@@ -101,7 +104,7 @@ class KeepAlivePool(Pool):
     """
 
     _is_asyncio = True
-    _dialect = _AsyncConnDialect()
+    _dialect = ASYNC_POOL_DIALECT
 
     def __init__(
         self,
