@@ -111,19 +111,6 @@ def driver_sql(
     return DriverSQL(compiled.string, order, constants, processors if has_processors else None)
 
 
-def _compiled(prepared: Prepared, dialect: Any, params: Mapping[str, Any]) -> DriverSQL | None:
-    """``prepared`` compiled for ``dialect``, once per set of columns a write sets."""
-    names = tuple(params) if prepared.table is not None else None
-    key = (dialect, names)
-    cache = prepared.compiled
-    found = cache.get(key, _MISSING)
-    if found is _MISSING:
-        found = driver_sql(prepared.statement, dialect, names)
-        if len(cache) < _MAX_COMPILED:
-            cache[key] = found
-    return found
-
-
 async def _fetch_planned(driver: Any, sql: str, args: Sequence[Any]) -> Any:
     """The rows of ``sql`` run as an unnamed statement, which PostgreSQL plans for
     these values. A cached statement gets a generic plan after five runs, blind to a
@@ -152,7 +139,13 @@ class AsyncpgRunner(StatementRunner):
     __slots__ = ("_connection", "_fairy", "driver")
 
     def __init__(self, database: Database) -> None:
-        super().__init__(database)
+        # Not through super(): one unit (one runner) per request, and every call counts.
+        self.database = database
+        self._lock = None
+        self._transaction = None
+        self._autocommit = False
+        self._one_write = False
+        self._wrote_alone = False
         self._fairy: Any = None
         self._connection: AsyncConnection | None = None
         self.driver: Any = None
@@ -228,12 +221,25 @@ class AsyncpgRunner(StatementRunner):
         database = self.database
         if not self.direct_statements(database):
             return None
-        return _compiled(statement, database.engine.dialect, params or {})
+        # Compiled once per dialect and, for a write, per set of columns it sets.
+        names = tuple(params or ()) if statement.table is not None else None
+        key = (database.engine.dialect, names)
+        cache = statement.compiled
+        found = cache.get(key, _MISSING)
+        if found is _MISSING:
+            found = driver_sql(statement.statement, key[0], names)
+            if len(cache) < _MAX_COMPILED:
+                cache[key] = found
+        return found
 
     async def _on_driver(
         self, prepared: Prepared, compiled: DriverSQL, params: Params, method: str
     ) -> Any:
-        args = compiled.arguments(params or {})
+        values = params or {}
+        if compiled.constants or compiled.processors is not None:
+            args = compiled.arguments(values)
+        else:  # the common case, inline: this runs for every statement
+            args = [values[name] for name in compiled.order]
         async with self.lock:
             await (self._read() if prepared.reads else self.begin())
             if method == "planned":
@@ -276,7 +282,7 @@ class AsyncpgRunner(StatementRunner):
 
     # -- closing ------------------------------------------------------------------------
 
-    async def _end(self, commit: bool) -> None:
+    async def end(self, commit: bool) -> None:
         fairy, self._fairy = self._fairy, None
         if fairy is None:
             return

@@ -615,16 +615,16 @@ class _UnitScope:
             if exc_type is not None:
                 # The original error matters more than a failed rollback.
                 with contextlib.suppress(Exception):
-                    await uow.runner.rollback()
+                    await uow.runner.end(commit=False)
                 return
             try:
                 await uow.run_before_commit()
             except BaseException:
                 with contextlib.suppress(Exception):
-                    await uow.runner.rollback()
+                    await uow.runner.end(commit=False)
                 raise
             try:
-                await uow.runner.commit()
+                await uow.runner.end(commit=True)
             except Exception as error:
                 translated = translate(error, database.metadata)
                 if translated is error:

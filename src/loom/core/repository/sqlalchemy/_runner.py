@@ -127,13 +127,15 @@ class StatementRunner:
 
     async def commit(self) -> None:
         """Commit what the unit wrote and give the connection back."""
-        await self._end(commit=True)
+        await self.end(commit=True)
 
     async def rollback(self) -> None:
         """Roll back what the unit wrote and give the connection back."""
-        await self._end(commit=False)
+        await self.end(commit=False)
 
-    async def _end(self, commit: bool) -> None:
+    async def end(self, commit: bool) -> None:
+        """``commit`` or roll back, then give the connection back (the unit of work's
+        one call at its end; nothing to do when no statement ran)."""
         raise NotImplementedError
 
     async def sqlalchemy(self, *, write: bool = True) -> AsyncConnection:
@@ -226,7 +228,7 @@ class SQLAlchemyRunner(StatementRunner):
         self._connection = conn
         return conn
 
-    async def _end(self, commit: bool) -> None:
+    async def end(self, commit: bool) -> None:
         conn, self._connection = self._connection, None
         if conn is None:
             return
