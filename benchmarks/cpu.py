@@ -22,18 +22,21 @@ def _ticks(pid: int | str) -> int:
     return int(fields[11]) + int(fields[12])  # utime + stime
 
 
-def _postgres_ticks() -> int:
-    total = 0
+def _postgres_ticks() -> dict[str, int]:
+    """Ticks per ``postgres`` process: compared per pid, a backend that ends during
+    the measurement (another client's, or a pool closing an idle connection) drops
+    out instead of taking its whole lifetime's CPU off the total."""
+    ticks: dict[str, int] = {}
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
             continue
         try:
             with open(f"/proc/{pid}/comm") as handle:
                 if handle.read().startswith("postgres"):
-                    total += _ticks(pid)
+                    ticks[pid] = _ticks(pid)
         except (OSError, ValueError, IndexError):
             continue  # the process ended meanwhile
-    return total
+    return ticks
 
 
 @contextmanager
@@ -49,7 +52,8 @@ def cpu_per_request(pid: int, result: dict[str, Any]) -> Iterator[None]:
     requests = result.get("requests") or 0
     try:
         app_s = (_ticks(pid) - app) / _TICK
-        db_s = (_postgres_ticks() - db) / _TICK
+        after = _postgres_ticks()
+        db_s = sum(max(t - db.get(pid, 0), 0) for pid, t in after.items()) / _TICK
     except (OSError, ValueError, IndexError):
         return
     if requests:

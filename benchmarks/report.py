@@ -19,15 +19,26 @@ DEFAULT_TARGETS = {
     "create": 5.0,
     "list_cursor": 5.0,
     "list_offset": 5.0,
+    "get_projection": 5.0,
     "get_details": 3.0,
     "ping": 2.0,
 }
-"""Issue 15's targets for the ``@default`` rows (every app with its pool defaults)."""
+"""Issue 15's targets for the ``@default`` rows (every app with its pool defaults);
+the default-profile projection scenario is a get by id and gets its target."""
+FLOOR = "floor"
+FLOOR_TARGETS = {"get": 0.6, "get_projection": 0.6}
+"""Issue 15: Loom's get by id, with and without the default profile's projection, as a
+share of the raw-asyncpg floor issuing the same SQL."""
+
+
+def _same_pool(base: str, app: str) -> str:
+    """``base`` with ``app``'s pool setting (``name@default``)."""
+    return base + app[app.index("@") :] if "@" in app else base
 
 
 def _baseline(app: str) -> str:
-    """The hand-written app with the same pool setting (``name@default``)."""
-    return BASELINE + app[app.index("@") :] if "@" in app else BASELINE
+    """The hand-written app with the same pool setting."""
+    return _same_pool(BASELINE, app)
 
 
 def _cpu_model() -> str:
@@ -66,8 +77,10 @@ def machine() -> dict[str, Any]:
     }
 
 
-def _ratio(summary: dict[str, Any], app: str, scenario: str) -> float | None:
-    base = summary.get(_baseline(app), {}).get(scenario, {})
+def _ratio(
+    summary: dict[str, Any], app: str, scenario: str, base_app: str = BASELINE
+) -> float | None:
+    base = summary.get(_same_pool(base_app, app), {}).get(scenario, {})
     mine = summary.get(app, {}).get(scenario, {})
     if "rps" not in base or "rps" not in mine or not base["rps"]:
         return None
@@ -84,6 +97,34 @@ def _pair_table(
     for name, meta in results["scenarios"].items():
         cells = [cell(results["summary"].get(app, {}).get(name, {})) or "n/a" for app in apps]
         lines.append(f"| {meta['title']} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def floor_table(results: dict[str, Any]) -> list[str]:
+    """Each Loom app's throughput over the floor's with the same pool, where issue 15
+    sets a floor target; empty when no such scenario or no floor ran."""
+    summary = results["summary"]
+    apps = {k: v for k, v in results["apps"].items() if k.startswith("loom")}
+    names = [n for n in FLOOR_TARGETS if n in results["scenarios"]]
+    if not apps or not names or not any(a.split("@")[0] == FLOOR for a in results["apps"]):
+        return []
+    lines = [
+        "",
+        "Loom as a share of the raw asyncpg floor (same pool setting, same SQL work):",
+        "",
+        "| scenario | " + " | ".join(apps.values()) + " | target |",
+        "|---|" + "---:|" * len(apps) + "---:|",
+    ]
+    for name in names:
+        target = FLOOR_TARGETS[name]
+        cells = []
+        for app in apps:
+            ratio = _ratio(summary, app, name, FLOOR)
+            cells.append(
+                "n/a" if ratio is None else f"x{ratio:.2f} {'✓' if ratio >= target else '✗'}"
+            )
+        title = results["scenarios"][name]["title"]
+        lines.append(f"| {title} | " + " | ".join(cells) + f" | ≥{target:g}x |")
     return lines
 
 
@@ -118,6 +159,7 @@ def markdown_table(results: dict[str, Any]) -> str:
         if any("@" in app for app in apps):
             goal += f" (default pool ≥{DEFAULT_TARGETS.get(name, meta['target']):g}x)"
         lines.append(f"| {meta['title']} | " + " | ".join(cells) + f" | {goal} |")
+    lines += floor_table(results)
     lines += _pair_table(
         results,
         "Latency p50 / p99, ms:",
@@ -153,7 +195,8 @@ def markdown(results: dict[str, Any]) -> str:
         f"- Machine: {m['cpu']}, {m['cores']} cores, {m['os']}",
         f"- Python {m['python']} ({m['implementation']}), PostgreSQL {m['postgres']}",
         f"- Data: {s['data'].get('users')} users, {s['data'].get('records')} records, "
-        f"{s['data'].get('notes')} notes; pool size {s['pool_size']} in every app",
+        f"{s['data'].get('notes')} notes, {s['data'].get('boards', 0)} boards, "
+        f"{s['data'].get('cards', 0)} cards; tuned pool size {s['pool_size']} in every app",
         f"- {s['rounds']} round(s) x {s['duration_s']:g} s per scenario after "
         f"{s['warmup_s']:g} s warm-up; {s['connections']} keep-alive connections; "
         f"driver {s['driver']} (ceiling {s['driver_ceiling_rps']:,.0f} req/s on a "
@@ -212,7 +255,7 @@ def chart(results: dict[str, Any], path: Path) -> bool:
             )
     for k, name in enumerate(names):
         target = results["scenarios"][name]["target"]
-        label = "Loom target" if k == 0 else None
+        label = "Loom target" if k == 0 else "_nolegend_"
         ax.hlines(target, k - 0.45, k + 0.45, colors="black", linestyles="dashed", label=label)
     ax.axhline(1.0, color="grey", linewidth=0.8)
     ax.set_xticks(range(len(names)))

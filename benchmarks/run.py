@@ -320,7 +320,11 @@ def start_turn(
         f"round {number}/{args.rounds}{who} (idle before: {100 * idle:.0f}%, load {load_avg:.2f})",
         flush=True,
     )
-    turn = {"round": number, "load_1min": round(load_avg, 2), "idle_before": round(idle, 3)}
+    turn: dict[str, Any] = {
+        "round": number,
+        "load_1min": round(load_avg, 2),
+        "idle_before": round(idle, 3),
+    }
     if app is not None:
         turn["app"] = app.name
     turns.append(turn)

@@ -1,4 +1,4 @@
-"""The eight scenarios: what each sends, and what a correct answer looks like.
+"""The nine scenarios: what each sends, and what a correct answer looks like.
 
 Before a scenario is measured on an app, one probe request must pass ``check``;
 otherwise the scenario is reported as ``n/a`` with the reason (e.g. a Loom feature
@@ -17,6 +17,7 @@ from benchmarks.settings import FULL
 
 RECORD_KEYS = {"id", "ownerId", "title", "status", "amountCents", "quantity", "createdAt"}
 DETAIL_KEYS = RECORD_KEYS | {"owner", "notes", "hasNotes", "notesCount", "noteSnippets"}
+BOARD_KEYS = {"id", "name", "createdAt", "updatedAt", "hasCards"}
 LIST_LIMIT = 20
 ARCHIVED_PAGES = FULL.records // 10 // LIST_LIMIT
 
@@ -103,11 +104,13 @@ class Scenario:
     """Loom's goal as a multiple of the hand-written app's throughput."""
     needs_cursor: bool = False
     probe_path: str = ""
+    id_max: int = FULL.records
+    """Ids drawn for ``@ID@``: 1 to this."""
 
     def load(self, after: str | None = None) -> Load:
         path = self.path.replace("@AFTER@", after or "")
         body = json.dumps(self.body) if self.body is not None else None
-        return Load(self.method, path, body, id_max=FULL.records, page_max=max(1, ARCHIVED_PAGES))
+        return Load(self.method, path, body, id_max=self.id_max, page_max=max(1, ARCHIVED_PAGES))
 
     def probe(self, after: str | None = None) -> tuple[str, str, bytes | None]:
         path = (self.probe_path or self.path).replace("@AFTER@", after or "")
@@ -121,6 +124,16 @@ CURSOR_FIRST_PAGE = f"/records?pagination=cursor&limit={LIST_LIMIT}"
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario("ping", "ping", "GET", "/health/ping", None, _expect(200, {"status"}), 1.0),
     Scenario("get", "get by id", "GET", "/records/@ID@", None, _expect(200, RECORD_KEYS), 3.0),
+    Scenario(
+        "get_projection",
+        "get by id, default-profile exists",
+        "GET",
+        "/boards/@ID@",
+        None,
+        _expect(200, BOARD_KEYS),
+        3.0,
+        id_max=FULL.boards,
+    ),
     Scenario(
         "get_details",
         "get with details",

@@ -19,7 +19,7 @@ import asyncpg
 from benchmarks.settings import ADMIN_DSN, BENCH_DB, FULL, TEMPLATE_DB, DataSize
 
 SCHEMA = """
-DROP TABLE IF EXISTS notes, records, users CASCADE;
+DROP TABLE IF EXISTS cards, boards, notes, records, users CASCADE;
 CREATE TABLE users (
     id BIGSERIAL PRIMARY KEY,
     full_name VARCHAR(120) NOT NULL,
@@ -46,15 +46,31 @@ CREATE TABLE notes (
     created_at TIMESTAMPTZ NOT NULL,
     updated_at TIMESTAMPTZ NOT NULL
 );
+CREATE TABLE boards (
+    id BIGSERIAL PRIMARY KEY,
+    name VARCHAR(120) NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL,
+    updated_at TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE cards (
+    id BIGSERIAL PRIMARY KEY,
+    board_id BIGINT NOT NULL REFERENCES boards (id) ON DELETE CASCADE,
+    title VARCHAR(200) NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL,
+    updated_at TIMESTAMPTZ NOT NULL
+);
 """
 
 INDEXES = """
 CREATE INDEX ix_records_owner_id ON records (owner_id);
 CREATE INDEX ix_records_status ON records (status);
 CREATE INDEX ix_notes_record_id ON notes (record_id);
+CREATE INDEX ix_cards_board_id ON cards (board_id);
 SELECT setval('users_id_seq', (SELECT max(id) FROM users));
 SELECT setval('records_id_seq', (SELECT max(id) FROM records));
 SELECT setval('notes_id_seq', (SELECT max(id) FROM notes));
+SELECT setval('boards_id_seq', (SELECT max(id) FROM boards));
+SELECT setval('cards_id_seq', (SELECT max(id) FROM cards));
 """
 
 BASE_TIME = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
@@ -111,6 +127,24 @@ def note_rows(size: DataSize) -> Iterator[tuple[object, ...]]:
             )
 
 
+def board_rows(size: DataSize) -> Iterator[tuple[object, ...]]:
+    for i in range(1, size.boards + 1):
+        yield (i, f"Board {i}", _ts(i), _ts(i + 30))
+
+
+def cards_for(board_id: int) -> int:
+    """One board in four has no cards (its ``hasCards`` is false), the others 1 to 3."""
+    return board_id % 4
+
+
+def card_rows(size: DataSize) -> Iterator[tuple[object, ...]]:
+    card_id = 0
+    for b in range(1, size.boards + 1):
+        for k in range(cards_for(b)):
+            card_id += 1
+            yield (card_id, b, f"Card {k + 1} on board {b}", _ts(b + k), _ts(b + k))
+
+
 async def seed(dsn: str, size: DataSize) -> dict[str, int]:
     """Create the schema in the database at ``dsn`` and fill it; returns row counts."""
     conn = await asyncpg.connect(dsn)
@@ -119,12 +153,22 @@ async def seed(dsn: str, size: DataSize) -> dict[str, int]:
         users = list(user_rows(size))
         records = list(record_rows(size))
         notes = list(note_rows(size))
+        boards = list(board_rows(size))
+        cards = list(card_rows(size))
         await conn.copy_records_to_table("users", records=users)
         await conn.copy_records_to_table("records", records=records)
         await conn.copy_records_to_table("notes", records=notes)
+        await conn.copy_records_to_table("boards", records=boards)
+        await conn.copy_records_to_table("cards", records=cards)
         await conn.execute(INDEXES)
         await conn.execute("VACUUM ANALYZE")
-        return {"users": len(users), "records": len(records), "notes": len(notes)}
+        return {
+            "users": len(users),
+            "records": len(records),
+            "notes": len(notes),
+            "boards": len(boards),
+            "cards": len(cards),
+        }
     finally:
         await conn.close()
 

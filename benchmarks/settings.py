@@ -6,8 +6,10 @@ import os
 from dataclasses import dataclass
 
 ADMIN_DSN = os.environ.get("BENCH_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
-BENCH_DB = "loom_bench"
-TEMPLATE_DB = "loom_bench_template"
+BENCH_DB = os.environ.get("BENCH_DB", "loom_bench")
+TEMPLATE_DB = os.environ.get("BENCH_TEMPLATE_DB", f"{BENCH_DB}_template")
+"""Overridable so two runs on one PostgreSQL (e.g. ``benchmarks.inprocess`` beside
+``make bench``) do not drop each other's databases."""
 POOL_SIZE = int(os.environ.get("BENCH_POOL_SIZE", "10"))
 DEFAULT_POOLS = os.environ.get("BENCH_POOL", "tuned") == "default"
 """``BENCH_POOL=default``: every app with its library's pool defaults, as its authors
@@ -34,6 +36,11 @@ class DataSize:
     @property
     def max_notes_per_record(self) -> int:
         return 5
+
+    @property
+    def boards(self) -> int:
+        """One board per user: the default-profile projection scenario reads them."""
+        return self.users
 
 
 FULL = DataSize(users=10_000, records=50_000)

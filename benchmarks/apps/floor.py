@@ -41,6 +41,11 @@ GET_NOTES = (
     "SELECT id, record_id, author, body, created_at, updated_at"
     " FROM notes WHERE record_id = $1 ORDER BY id"
 )
+GET_BOARD = (
+    "SELECT b.id, b.name, b.created_at, b.updated_at,"
+    " EXISTS (SELECT 1 FROM cards c WHERE c.board_id = b.id)"
+    " FROM boards b WHERE b.id = $1"
+)
 INSERT = (
     "INSERT INTO records (owner_id, title, status, amount_cents, quantity, created_at, updated_at)"
     f" VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING {RECORD_COLS}"
@@ -194,6 +199,12 @@ class Floor:
                 return 201, await self.create(body)
         elif path == "/records/pricing-preview" and method == "POST":
             return 200, self.pricing(body)
+        elif path.startswith("/boards/") and method == "GET":
+            try:
+                board_id = int(path[8:])
+            except ValueError:
+                raise HttpError(422, "id must be an integer") from None
+            return 200, await self.get_board(board_id)
         elif path.startswith("/records/"):
             try:
                 record_id = int(path[9:])
@@ -227,6 +238,19 @@ class Floor:
         if row is None:
             raise HttpError(404, "record not found")
         return record(row)
+
+    async def get_board(self, board_id: int) -> dict[str, Any]:
+        pool = await self._pool()
+        row = await pool.fetchrow(GET_BOARD, board_id)
+        if row is None:
+            raise HttpError(404, "board not found")
+        return {
+            "id": row[0],
+            "name": row[1],
+            "createdAt": row[2],
+            "updatedAt": row[3],
+            "hasCards": row[4],
+        }
 
     async def list_records(self, params: dict[str, str]) -> dict[str, Any]:
         pool = await self._pool()

@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 from fastapi import Depends, FastAPI, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
-from sqlalchemy import BigInteger, DateTime, ForeignKey, String, func, select
+from sqlalchemy import BigInteger, DateTime, ForeignKey, String, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import (
     DeclarativeBase,
@@ -74,6 +74,24 @@ class RecordRow(Base):
     notes: Mapped[list[NoteRow]] = relationship(lazy="raise", order_by=NoteRow.id)
 
 
+class CardRow(Base):
+    __tablename__ = "cards"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    board_id: Mapped[int] = mapped_column(ForeignKey("boards.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class BoardRow(Base):
+    __tablename__ = "boards"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    cards: Mapped[list[CardRow]] = relationship(lazy="raise", order_by=CardRow.id)
+
+
 # -- schemas -----------------------------------------------------------------------------
 
 
@@ -120,6 +138,17 @@ class RecordDetailsOut(RecordOut):
     has_notes: bool
     notes_count: int
     note_snippets: list[NoteSnippet]
+
+
+class BoardBase(Schema):
+    id: int
+    name: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class BoardOut(BoardBase):
+    has_cards: bool
 
 
 class RecordCreate(Schema):
@@ -239,6 +268,17 @@ def create_app(url: str | None = None) -> FastAPI:
         if found is None:
             raise HTTPException(404, "record not found")
         return RecordOut.model_validate(found)
+
+    @app.get("/boards/{board_id}", response_model=BoardOut)
+    async def get_board(board_id: int, session: Session) -> BoardOut:
+        # One statement, the existence test as a correlated EXISTS beside the row.
+        has_cards = exists().where(CardRow.board_id == BoardRow.id).label("has_cards")
+        stmt = select(BoardRow, has_cards).where(BoardRow.id == board_id)
+        found = (await session.execute(stmt)).one_or_none()
+        if found is None:
+            raise HTTPException(404, "board not found")
+        board, flag = found
+        return BoardOut(**BoardBase.model_validate(board).model_dump(), has_cards=flag)
 
     @app.get("/records", response_model=OffsetPage | CursorPage)
     async def list_records(

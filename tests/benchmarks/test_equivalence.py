@@ -137,6 +137,10 @@ READS: list[tuple[str, str, Any]] = [
     ("GET", "/records/1", None),
     ("GET", "/records/7", None),
     ("GET", f"/records/{SMALL.records}", None),
+    # the default profile's existence test: boards with 1, 0 and 3 cards
+    ("GET", "/boards/1", None),
+    ("GET", "/boards/4", None),
+    ("GET", f"/boards/{SMALL.boards - 1}", None),
     ("GET", "/records?pagination=cursor&limit=20", None),
     ("GET", "/records?pagination=cursor&limit=7&owner_id__eq=3", None),
     ("GET", "/records?pagination=offset&limit=20&page=1", None),
@@ -169,6 +173,7 @@ WRITES: list[tuple[str, str, Any]] = [
 ]
 STATUS_ONLY: list[tuple[str, str, Any]] = [
     ("GET", "/records/999999", None),
+    ("GET", "/boards/999999", None),
     ("PATCH", "/records/999999", {"title": "nobody"}),
 ]
 
@@ -217,13 +222,19 @@ async def test_handwritten_and_floor_agree(clone: Callable[[str], str]) -> None:
     hand, raw = await hand_and_floor(clone("hand"), clone("floor"), requests)
     assert all(status in (200, 201) for _, status, _ in hand), hand
     assert_same(hand, raw)
+    has_cards = {what: body["hascards"] for what, _, body in hand if "/boards/" in what}
+    assert has_cards == {
+        "GET /boards/1": True,
+        "GET /boards/4": False,
+        f"GET /boards/{SMALL.boards - 1}": True,
+    }
     from benchmarks.apps import floor, handwritten
 
     async with asgi_client(handwritten.create_app(clone("hand404"))) as client:
         hand_404 = await answers(client, STATUS_ONLY, body=False)
     async with asgi_client(floor.create_app(clone("floor404"))) as client:
         floor_404 = await answers(client, STATUS_ONLY, body=False)
-    assert [s for _, s, _ in hand_404] == [404, 404] == [s for _, s, _ in floor_404]
+    assert [s for _, s, _ in hand_404] == [404] * 3 == [s for _, s, _ in floor_404]
 
 
 @pytest.fixture
@@ -257,7 +268,7 @@ async def test_loom_agrees_with_handwritten(loom_server: str, clone: Callable[[s
     async with asgi_client(handwritten.create_app(clone("hand"))) as client:
         hand = await answers(client, requests)
     assert_same(hand, loom)
-    assert [s for _, s, _ in loom_404] == [404, 404]
+    assert [s for _, s, _ in loom_404] == [404] * 3
     if not has_details:
         pytest.skip(
             "Loom compared on everything but profile=with_details: its answer has no "

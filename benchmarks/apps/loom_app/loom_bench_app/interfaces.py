@@ -1,8 +1,8 @@
-"""REST: auto-CRUD on records plus the pricing preview, and a ping route."""
+"""REST: auto-CRUD on records plus the pricing preview, boards by id, and a ping route."""
 
 from __future__ import annotations
 
-from loom_bench_app.models import Record
+from loom_bench_app.models import Board, Record
 from loom_bench_app.use_cases import PingUseCase, PricingPreviewUseCase
 
 from loom.rest.autocrud import build_auto_routes
@@ -26,6 +26,12 @@ class RecordRestInterface(RestInterface[Record]):
         ),
         *build_auto_routes(Record, ("get", "list", "create", "update")),
     )
+
+
+class BoardRestInterface(RestInterface[Board]):
+    prefix = "/boards"
+    tags = ("Boards",)
+    routes = build_auto_routes(Board, ("get",))
 
 
 class HealthRestInterface(RestInterface[Record]):

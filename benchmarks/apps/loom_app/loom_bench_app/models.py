@@ -1,4 +1,5 @@
-"""Models: users, records (owner, notes, and three projections over notes), notes."""
+"""Models: users, records (owner, notes, and three projections over notes), notes;
+boards, whose default profile carries an existence test over their cards."""
 
 from __future__ import annotations
 
@@ -59,3 +60,25 @@ class Record(TimestampedModel):
             loader=JoinFieldsLoader(model=Note, value_columns=("author", "body"), via="record_id"),
             profiles=("with_details",),
         )
+
+
+class Card(TimestampedModel):
+    __tablename__ = "cards"
+    id: int = ColumnField(primary_key=True, autoincrement=True)
+    board_id: int = ColumnField(foreign_key="boards.id", on_delete=OnDelete.CASCADE, index=True)
+    title: str = ColumnField(length=200)
+
+
+class Board(TimestampedModel):
+    """Declared the 0.2 way: the loader names the relation (``via="cards"``) and the
+    projection takes the default profiles, so a plain ``GET /boards/{id}`` answers
+    ``hasCards``; the cards themselves load only for ``with_cards``."""
+
+    __tablename__ = "boards"
+    id: int = ColumnField(primary_key=True, autoincrement=True)
+    name: str = ColumnField(length=120)
+    cards: list[Card] = RelationField(
+        foreign_key="board_id", cardinality=Cardinality.ONE_TO_MANY, profiles=("with_cards",)
+    )
+    if HAS_PROJECTIONS:
+        has_cards: bool = ProjectionField(loader=ExistsLoader(Card, via="cards"))
