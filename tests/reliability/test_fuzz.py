@@ -92,6 +92,7 @@ def run_schemathesis(
     return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
 
 
+@pytest.mark.timeout(1800)
 @pytest.mark.parametrize("app", APPS)
 def test_app_conforms_to_its_document(app: str, database_url: str, tmp_path: Path) -> None:
     with serve(app, database_url, tmp_path) as base_url:

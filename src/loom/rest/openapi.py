@@ -258,6 +258,7 @@ def build_openapi(
             if model is not None:
                 codec.bind_columns(model_info(model))  # as the request path does at boot
             _document_lengths(components, schemas[body_i], codec.column_lengths)
+            _document_aliases(components, schemas[body_i], codec.py_names)
             op["requestBody"] = {
                 # The codec's own flag: without a body, an all-optional command is empty.
                 "required": codec.body_required,
@@ -398,3 +399,26 @@ def _document_lengths(
         for member in [prop, *prop.get("anyOf", [])]:
             if member.get("type") == "string":
                 member["maxLength"] = min(length, member.get("maxLength", length))
+
+
+def _document_aliases(
+    components: dict[str, Any], schema: dict[str, Any], py_names: dict[str, str]
+) -> None:
+    """The body decoder takes each field by its wire name or its Python (snake_case)
+    name: both are properties, and a required field needs one of the two."""
+    ref = schema.get("$ref", "")
+    target = components.get(ref.rsplit("/", 1)[-1], schema) if ref else schema
+    properties = target.get("properties")
+    if not properties or target.get("x-loom-aliases"):
+        return
+    target["x-loom-aliases"] = True  # a component shared by several routes: once
+    renamed = {w: py for w, py in py_names.items() if py != w and w in properties}
+    for wire, py in renamed.items():
+        properties.setdefault(py, {**properties[wire], "description": f"Alias of `{wire}`."})
+    required = target.get("required") or []
+    either = [w for w in required if w in renamed]
+    if either:
+        target["required"] = [w for w in required if w not in renamed]
+        target.setdefault("allOf", []).extend(
+            {"anyOf": [{"required": [w]}, {"required": [renamed[w]]}]} for w in either
+        )

@@ -103,7 +103,12 @@ def test_request_bodies_are_camel_case_and_required(doc: dict[str, Any]) -> None
     ref = schema["$ref"].rsplit("/", 1)[1]
     props = set(doc["components"]["schemas"][ref]["properties"])
     assert {"sku", "name", "priceCents", "categoryId", "active", "note"} <= props
-    assert not {"id", "createdAt", "updatedAt", "price_cents"} & props
+    assert not {"id", "createdAt", "updatedAt"} & props
+    # The decoder also takes Python names: documented as aliases (issue 16).
+    alias = doc["components"]["schemas"][ref]["properties"]["price_cents"]
+    assert alias["description"] == "Alias of `priceCents`."
+    assert matches(doc, schema, {"sku": "Z", "name": "n", "price_cents": 1})
+    assert not matches(doc, schema, {"sku": "Z", "name": "n", "price_cents": "1"})
     patch = doc["paths"]["/products/{id}"]["patch"]["requestBody"]
     assert patch["required"] is False
     assert matches(doc, patch["content"]["application/json"]["schema"], {})
