@@ -417,8 +417,11 @@ def _document_aliases(
         properties.setdefault(py, {**properties[wire], "description": f"Alias of `{wire}`."})
     required = target.get("required") or []
     either = [w for w in required if w in renamed]
-    if either:
-        target["required"] = [w for w in required if w not in renamed]
-        target.setdefault("allOf", []).extend(
-            {"anyOf": [{"required": [w]}, {"required": [renamed[w]]}]} for w in either
-        )
+    target["required"] = [w for w in required if w not in renamed]
+    target.setdefault("allOf", []).extend(
+        {"anyOf": [{"required": [w]}, {"required": [renamed[w]]}]} for w in either
+    )
+    # Never both names of one field (the decoder refuses that).
+    target["allOf"].extend({"not": {"required": [w, py]}} for w, py in renamed.items())
+    if not target["allOf"]:
+        del target["allOf"]

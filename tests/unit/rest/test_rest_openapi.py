@@ -109,6 +109,7 @@ def test_request_bodies_are_camel_case_and_required(doc: dict[str, Any]) -> None
     assert alias["description"] == "Alias of `priceCents`."
     assert matches(doc, schema, {"sku": "Z", "name": "n", "price_cents": 1})
     assert not matches(doc, schema, {"sku": "Z", "name": "n", "price_cents": "1"})
+    assert not matches(doc, schema, {"sku": "Z", "name": "n", "price_cents": 1, "priceCents": 1})
     patch = doc["paths"]["/products/{id}"]["patch"]["requestBody"]
     assert patch["required"] is False
     assert matches(doc, patch["content"]["application/json"]["schema"], {})

@@ -150,6 +150,12 @@ class CommandCodec:
             for key, value in data.items():
                 wire = key_map.get(key) if isinstance(key, str) else None
                 if wire is not None:
+                    if wire in normalised:
+                        # Both spellings of one field: neither silently wins (the
+                        # document says "one of the two").
+                        raise ValidationError.single(
+                            wire, f"send `{wire}` or `{self.py_names[wire]}`, not both"
+                        )
                     normalised[wire] = value
         if self._not_null:
             self._refuse_nulls(normalised)

@@ -82,3 +82,12 @@ def test_text_with_nul_is_refused_anywhere_in_the_body() -> None:
 def test_nul_in_an_unknown_key_is_ignored_like_the_key() -> None:
     body = b'{"code": "a", "qty": 1, "extra\\u0000": "x\\u0000"}'
     assert CommandCodec(CreateItem).decode_json(body).code == "a"
+
+
+def test_both_spellings_of_one_field_are_refused() -> None:
+    class Named(Command, frozen=True):
+        full_name: str
+
+    codec = CommandCodec(Named)
+    assert codec.decode_json(b'{"full_name": "a"}').full_name == "a"
+    assert "not both" in _fails(codec, b'{"fullName": "a", "full_name": "b"}')
