@@ -31,9 +31,19 @@ FLOOR_TARGETS = {"get": 0.6, "get_projection": 0.6}
 share of the raw-asyncpg floor issuing the same SQL."""
 
 
+DEFAULT_POOL = "@default"
+SLOWER = 0.95
+"""Loom now over Loom before (``--baseline``) below this reads as slower than noise
+allows for a median of rounds run seconds apart."""
+
+
 def _same_pool(base: str, app: str) -> str:
-    """``base`` with ``app``'s pool setting (``name@default``)."""
-    return base + app[app.index("@") :] if "@" in app else base
+    """``base`` with ``app``'s pool setting (``name@default``; ``loom@REF`` is tuned)."""
+    return base + DEFAULT_POOL if _default_pool(app) else base
+
+
+def _default_pool(app: str) -> bool:
+    return app.endswith(DEFAULT_POOL)
 
 
 def _baseline(app: str) -> str:
@@ -128,6 +138,43 @@ def floor_table(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def baseline_table(results: dict[str, Any]) -> list[str]:
+    """Loom now over Loom at ``--baseline REF``, each pair with the same pool and trace
+    settings (empty without ``--baseline``)."""
+    meta = results.get("baseline")
+    if not meta or not meta.get("pairs"):
+        return []
+    summary, apps = results["summary"], results["apps"]
+    pairs: dict[str, str] = meta["pairs"]  # before -> now
+    lines = [
+        "",
+        f"Loom now over Loom at {meta['ref']} ({meta['commit'][:10]}), throughput, same "
+        f"pool and trace settings; below x{SLOWER:g} is flagged slower (compare with the "
+        "round-to-round spread):",
+        "",
+        "| scenario | " + " | ".join(apps.get(now, now) for now in pairs.values()) + " |",
+        "|---|" + "---:|" * len(pairs),
+    ]
+    slower: list[str] = []
+    for name, meta_s in results["scenarios"].items():
+        cells = []
+        for old, now in pairs.items():
+            a = summary.get(now, {}).get(name, {})
+            b = summary.get(old, {}).get(name, {})
+            if "rps" not in a or "rps" not in b or not b["rps"]:
+                cells.append("n/a")
+                continue
+            ratio = float(a["rps"]) / float(b["rps"])
+            if ratio < SLOWER:
+                slower.append(f"{meta_s['title']} ({apps.get(now, now)}, x{ratio:.2f})")
+            cells.append(f"x{ratio:.2f}" + (" ⚠ slower" if ratio < SLOWER else ""))
+        lines.append(f"| {meta_s['title']} | " + " | ".join(cells) + " |")
+    lines += ["", "Slower than before: " + ("; ".join(slower) if slower else "none") + "."]
+    if meta.get("default_pool"):
+        lines.append(f"The earlier app with pool defaults runs on {meta['default_pool']}.")
+    return lines
+
+
 def markdown_table(results: dict[str, Any]) -> str:
     summary = results["summary"]
     apps: dict[str, str] = results["apps"]
@@ -149,17 +196,18 @@ def markdown_table(results: dict[str, Any]) -> str:
             if ratio is not None and app != _baseline(app):
                 mark = ""
                 target = meta["target"]
-                if "@" in app:
+                if _default_pool(app):
                     target = DEFAULT_TARGETS.get(name, target)
                 if app.startswith("loom"):
                     mark = " ✓" if ratio >= target else " ✗"
                 text += f" (x{ratio:.2f}{mark})"
             cells.append(text)
         goal = f"≥{meta['target']:g}x"
-        if any("@" in app for app in apps):
+        if any(_default_pool(app) for app in apps):
             goal += f" (default pool ≥{DEFAULT_TARGETS.get(name, meta['target']):g}x)"
         lines.append(f"| {meta['title']} | " + " | ".join(cells) + f" | {goal} |")
     lines += floor_table(results)
+    lines += baseline_table(results)
     lines += _pair_table(
         results,
         "Latency p50 / p99, ms:",

@@ -15,6 +15,7 @@ one table per connection level; each level writes ``<label>-c<N>`` results.
     make bench ARGS=--quick         # 1 round x 2 s
     make bench ARGS="--apps handwritten,floor --scenarios get,update"
     make bench ARGS="--pools default --connections 50"
+    make bench ARGS="--baseline 67853d6"   # also Loom as of 67853d6: now over before
 """
 
 from __future__ import annotations
@@ -29,13 +30,13 @@ import statistics
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from benchmarks import driver, report
+from benchmarks import baseline, driver, report
 from benchmarks.cpu import cpu_per_request
 from benchmarks.scenarios import CURSOR_FIRST_PAGE, SCENARIOS, Scenario
 from benchmarks.seed import prepare_template, reset_bench_db, vacuum
@@ -55,6 +56,10 @@ class AppSpec:
     factory: str
     env: dict[str, str] = field(default_factory=dict)
     loom: bool = False
+    root: Path = ROOT
+    """The checkout served: this one, or a ``--baseline`` worktree."""
+    default_factory: str | None = None
+    """The factory for the library-pool-defaults pass, when not ``factory``."""
 
 
 APPS: tuple[AppSpec, ...] = (
@@ -84,13 +89,31 @@ def with_pool(app: AppSpec, pool: str) -> AppSpec:
     """``app`` with its library's pool defaults (``pool == "default"``), else as is."""
     if pool == "tuned":
         return app
-    env = {**app.env, "BENCH_POOL": "default"}
-    return AppSpec(f"{app.name}@default", f"{app.label}, default pool", app.factory, env, app.loom)
+    return replace(
+        app,
+        name=f"{app.name}@default",
+        label=f"{app.label}, default pool",
+        factory=app.default_factory or app.factory,
+        env={**app.env, "BENCH_POOL": "default"},
+    )
 
 
-def child_env(extra: dict[str, str]) -> dict[str, str]:
+def at_baseline(app: AppSpec, tree: baseline.Worktree) -> AppSpec:
+    """A Loom app served from the ``--baseline`` worktree: ``loom@REF``, same settings."""
+    return replace(
+        app,
+        name=f"{app.name}@{tree.ref}",
+        label=f"{app.label} @ {tree.ref}",
+        root=tree.path,
+        default_factory=baseline.default_factory(tree),
+    )
+
+
+def child_env(extra: dict[str, str], root: Path = ROOT) -> dict[str, str]:
+    """The environment of a server: ``root`` and its ``src`` first on the path, so a
+    baseline worktree's Loom shadows the venv's editable install of this checkout's."""
     env = dict(os.environ)
-    paths = [str(ROOT), str(ROOT / "src"), env.get("PYTHONPATH", "")]
+    paths = [str(root), str(root / "src"), env.get("PYTHONPATH", "")]
     env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
     env.setdefault("DATABASE_URL", DEFAULT_URL)
     env["BENCH_POOL_SIZE"] = str(POOL_SIZE)
@@ -98,12 +121,13 @@ def child_env(extra: dict[str, str]) -> dict[str, str]:
     return env
 
 
-def loom_unavailable() -> str | None:
+def loom_unavailable(root: Path = ROOT) -> str | None:
     """Why the Loom app cannot run yet (None when ``create_app`` imports)."""
     probe = "import loom.rest.fastapi.auto"
     done = subprocess.run(
         [sys.executable, "-c", probe],
-        env=child_env({}),
+        env=child_env({}, root),
+        cwd=root,
         capture_output=True,
         text=True,
         check=False,
@@ -201,7 +225,11 @@ class Server:
         WORK.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("w")
         self.proc = subprocess.Popen(
-            cmd, env=child_env(app.env), stdout=self._log, stderr=subprocess.STDOUT, cwd=ROOT
+            cmd,
+            env=child_env(app.env, app.root),
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            cwd=app.root,
         )
 
     def wait_ready(self, timeout: float = 45.0) -> str | None:
@@ -349,7 +377,7 @@ def run_interleaved(
     apps: list[AppSpec],
     scenarios: list[Scenario],
     args: argparse.Namespace,
-    loom_reason: str | None,
+    loom_reasons: dict[Path, str],
     turns: list[dict[str, Any]],
 ) -> Rounds:
     """All apps up at once (idle when not loaded); per scenario, A B C D back to back.
@@ -363,8 +391,8 @@ def run_interleaved(
     broken: dict[str, str] = {}
     try:
         for app in apps:  # one at a time: two Loom apps would race creating their tables
-            if app.loom and loom_reason:
-                broken[app.name] = loom_reason
+            if app.loom and app.root in loom_reasons:
+                broken[app.name] = loom_reasons[app.root]
                 continue
             servers[app.name] = server = Server(app, args.pin)
             problem = server.wait_ready()
@@ -407,7 +435,7 @@ def run_per_app(
     apps: list[AppSpec],
     scenarios: list[Scenario],
     args: argparse.Namespace,
-    loom_reason: str | None,
+    loom_reasons: dict[Path, str],
     loads: list[dict[str, Any]],
 ) -> Rounds:
     """Each app's whole turn in one go, on its own fresh database clone, A B C D per round."""
@@ -416,8 +444,8 @@ def run_per_app(
         this: dict[str, dict[str, dict[str, Any]]] = {}
         for app in apps:
             start_turn(args, number, loads, app)
-            if app.loom and loom_reason:
-                this[app.name] = {s.name: {"na": loom_reason} for s in scenarios}
+            if app.loom and app.root in loom_reasons:
+                this[app.name] = {s.name: {"na": loom_reasons[app.root]} for s in scenarios}
                 continue
             this[app.name] = run_app(app, scenarios, args)
         rounds.append(this)
@@ -494,6 +522,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--no-pin", dest="pin", action="store_false", help="no taskset")
     parser.add_argument("--label", default="latest", help="results file name stem")
     parser.add_argument(
+        "--baseline",
+        metavar="REF",
+        help="also run each Loom app as of git REF (a detached worktree in /tmp, removed "
+        "afterwards) and report Loom now over Loom before per scenario",
+    )
+    parser.add_argument(
         "--per-app",
         action="store_true",
         help="run each app's scenarios as one turn on its own database clone "
@@ -528,16 +562,61 @@ def main(argv: list[str] | None = None) -> int:
             "nothing to run: check --apps, --scenarios, --pools and --connections", file=sys.stderr
         )
         return 2
-    loom_reason = loom_unavailable() if any(a.loom for a in base_apps) else None
-    if loom_reason:
-        print(f"Loom apps: n/a ({loom_reason})", flush=True)
+    try:
+        tree = baseline.checkout(ROOT, args.baseline) if args.baseline else None
+    except RuntimeError as exc:
+        print(f"--baseline {args.baseline}: {exc}", file=sys.stderr)
+        return 2
+    try:
+        return run_levels(args, base_apps, pools, scenarios, levels, tree)
+    finally:
+        if tree is not None:
+            baseline.remove(ROOT, tree)
+
+
+def run_levels(
+    args: argparse.Namespace,
+    base_apps: list[AppSpec],
+    pools: list[str],
+    scenarios: list[Scenario],
+    levels: list[int],
+    tree: baseline.Worktree | None,
+) -> int:
+    loom_reasons: dict[Path, str] = {}
+    before: dict[str, str] = {}
+    if tree is not None:
+        # Each earlier app right after its current twin: the pair is measured seconds apart.
+        apps: list[AppSpec] = []
+        for app in base_apps:
+            apps.append(app)
+            if app.loom:
+                apps.append(old := at_baseline(app, tree))
+                before[old.name] = app.name
+        base_apps = apps
+        print(f"baseline: {tree.ref} ({tree.commit[:10]}) in {tree.path}", flush=True)
+    for root in {a.root for a in base_apps if a.loom}:
+        reason = loom_unavailable(root)
+        if reason:
+            loom_reasons[root] = reason
+            print(f"Loom apps from {root}: n/a ({reason})", flush=True)
     seeded = asyncio.run(prepare_template())
     print(f"seeded template database: {seeded}", flush=True)
+    meta: dict[str, Any] | None = None
+    if tree is not None:
+        meta = {
+            "ref": tree.ref,
+            "commit": tree.commit,
+            "default_pool": tree.note,
+            "pairs": {
+                **before,
+                **{f"{old}@default": f"{new}@default" for old, new in before.items()},
+            },
+        }
     label = args.label
     for level in levels:
         args.connections = level
         args.label = label if len(levels) == 1 else f"{label}-c{level}"
-        run_level(args, base_apps, pools, scenarios, loom_reason, seeded)
+        run_level(args, base_apps, pools, scenarios, loom_reasons, seeded, meta)
     return 0
 
 
@@ -546,8 +625,9 @@ def run_level(
     base_apps: list[AppSpec],
     pools: list[str],
     scenarios: list[Scenario],
-    loom_reason: str | None,
+    loom_reasons: dict[Path, str],
     seeded: dict[str, Any],
+    baseline_meta: dict[str, Any] | None = None,
 ) -> None:
     """Every app at ``args.connections`` connections, one pass per pool setting."""
     ceiling = driver_ceiling(args)
@@ -559,16 +639,16 @@ def run_level(
         these = [with_pool(a, pool) for a in base_apps]
         print(f"pool: {pool}", flush=True)
         if args.per_app:
-            done = run_per_app(these, scenarios, args, loom_reason, loads)
+            done = run_per_app(these, scenarios, args, loom_reasons, loads)
         else:
-            done = run_interleaved(these, scenarios, args, loom_reason, loads)
+            done = run_interleaved(these, scenarios, args, loom_reasons, loads)
         apps += these
         for number, one in enumerate(done):
             if number < len(rounds):
                 rounds[number].update(one)
             else:
                 rounds.append(dict(one))
-    results = {
+    results: dict[str, Any] = {
         "machine": report.machine(),
         "settings": {
             "rounds": args.rounds,
@@ -590,6 +670,10 @@ def run_level(
         "rounds": rounds,
         "load_before_each_turn": loads,
     }
+    if baseline_meta is not None:
+        names = {a.name for a in apps}
+        pairs = {k: v for k, v in baseline_meta["pairs"].items() if k in names}
+        results["baseline"] = {**baseline_meta, "pairs": pairs}
     paths = report.write_all(results, RESULTS, args.label)
     print()
     print(report.markdown_table(results))

@@ -17,7 +17,7 @@ COUPON_RE = re.compile(r"^[A-Z0-9]{4,16}$")
 MAX_TOTAL_CENTS = 10**12
 
 
-class PingResponse(Response, frozen=True):
+class PingResponse(Response):
     status: str
 
 
@@ -26,7 +26,7 @@ class PingUseCase(UseCase[Record, PingResponse]):
         return PingResponse(status="ok")
 
 
-class PricingPreviewCommand(Command, frozen=True):
+class PricingPreviewCommand(Command):
     quantity: int
     unit_price_cents: int
     discount_pct: int = 0
@@ -38,7 +38,7 @@ class PricingPreviewCommand(Command, frozen=True):
     total_cents: Computed[int] = 0
 
 
-class PricingPreview(Response, frozen=True):
+class PricingPreview(Response):
     quantity: int
     unit_price_cents: int
     subtotal_cents: int
