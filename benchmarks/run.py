@@ -563,7 +563,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     try:
-        tree = baseline.checkout(ROOT, args.baseline) if args.baseline else None
+        wanted = args.baseline and any(a.loom for a in base_apps)
+        tree = baseline.checkout(ROOT, args.baseline) if wanted else None
     except RuntimeError as exc:
         print(f"--baseline {args.baseline}: {exc}", file=sys.stderr)
         return 2
