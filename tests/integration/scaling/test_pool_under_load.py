@@ -66,9 +66,10 @@ def _admin_dsn(url: str) -> tuple[str, str]:
     ids=["defaults-50", "defaults-200", "sqlalchemy-defaults-written-50"],
 )
 async def test_new_sessions_stay_within_the_pool_maximum(
-    db_url_factory: Callable[[str], str], tmp_path: Path, settings: str, clients: int, maximum: int
+    fresh_pg_url: str, tmp_path: Path, settings: str, clients: int, maximum: int
 ) -> None:
-    url = db_url_factory("postgres")
+    # A database of its own: the count must not see other tests' sessions end.
+    url = fresh_pg_url
     admin, name = _admin_dsn(url)
     config = write_config(tmp_path, url, settings + "\nlogger:\n  level: WARNING\n")
     async with serve(config) as (client, _app):
