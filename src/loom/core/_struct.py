@@ -21,7 +21,8 @@ class LoomStructMeta(msgspec.StructMeta):
     ) -> LoomStructMeta:
         kwargs.setdefault("kw_only", True)
         kwargs.setdefault("rename", "camel")
-        # Frozen by default, but not declared frozen in the base classes' statements:
-        # type checkers would then reject every user subclass that omits frozen=True.
+        # Frozen by default. Type checkers learn it from the bases: each is declared
+        # frozen=True and decorated with dataclass_transform(frozen_default=True), so
+        # both ``class X(Command)`` and ``class X(Command, frozen=True)`` type-check.
         kwargs.setdefault("frozen", True)
         return super().__new__(mcls, name, bases, namespace, **kwargs)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import sys
-from typing import Any, ClassVar
+from typing import Any, ClassVar, dataclass_transform
 
 import msgspec
 
@@ -56,7 +56,7 @@ class CommandMeta(LoomStructMeta):
 
 
 class _CommandStorage(
-    msgspec.Struct, metaclass=CommandMeta, kw_only=True, rename="camel", dict=True
+    msgspec.Struct, metaclass=CommandMeta, kw_only=True, rename="camel", dict=True, frozen=True
 ):
     """Gives every command a private per-instance dict (for the sent-fields set)."""
 
@@ -65,7 +65,10 @@ _real_dict = _CommandStorage.__dict__["__dict__"]
 _FIELDS_SET = "_loom_fields_set"
 
 
-class Command(_CommandStorage, kw_only=True, rename="camel"):
+# frozen_default: subclasses are frozen (LoomStructMeta) whether or not they say so. Not
+# kw_only_default: CommandMeta lets fields be passed positionally when their order allows.
+@dataclass_transform(frozen_default=True, field_specifiers=(msgspec.field,))
+class Command(_CommandStorage, kw_only=True, rename="camel", frozen=True):
     """Base of request payloads: frozen, camelCase on the wire.
 
     ``cmd.__dict__`` maps Python field names to values so a command can be spread

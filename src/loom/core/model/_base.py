@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import typing
-from typing import Any, ClassVar
+from typing import Any, ClassVar, dataclass_transform
 
 import msgspec
 
@@ -101,7 +101,9 @@ def _annotation_is_optional(annotation: Any) -> bool:
     return type(None) in args
 
 
-class BaseModel(msgspec.Struct, metaclass=ModelMeta, kw_only=True, rename="camel"):
+# frozen_default: subclasses are frozen (LoomStructMeta) whether or not they say so.
+@dataclass_transform(frozen_default=True, kw_only_default=True, field_specifiers=(msgspec.field,))
+class BaseModel(msgspec.Struct, metaclass=ModelMeta, kw_only=True, rename="camel", frozen=True):
     """Base of persisted models; set ``__tablename__`` to give the model a table."""
 
     __tablename__: ClassVar[str]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -31,6 +31,16 @@ __all__ = [
 
 NODEFAULT: Any = msgspec.NODEFAULT
 
+# ``id: int = ColumnField(primary_key=True)``: the declaration stands where a type checker
+# expects an ``int``, and the model metaclass replaces it before any instance exists. An
+# ``Any`` base (for type checkers only) makes a declaration assignable to its field's
+# annotated type while its constructor's parameters stay checked; at run time the base is
+# ``object``.
+if TYPE_CHECKING:
+    _Declaration = Any
+else:
+    _Declaration = object
+
 
 class OnDelete(enum.StrEnum):
     """Referential action on the parent row's deletion, enforced by the database."""
@@ -50,7 +60,7 @@ class Cardinality(enum.StrEnum):
     MANY_TO_MANY = "many_to_many"
 
 
-class ColumnField:
+class ColumnField(_Declaration):  # type: ignore[misc,unused-ignore]
     """A persisted column.
 
     ``column_type`` is an explicit SQL type (``String(120)``, ``Integer``,
@@ -170,7 +180,7 @@ class ColumnField:
         return f"ColumnField({', '.join(parts)})"
 
 
-class RelationField:
+class RelationField(_Declaration):  # type: ignore[misc,unused-ignore]
     """A related entity (or list of them), loaded for the profiles listed in ``profiles``.
 
     The related model comes from the annotation (``User | None``, ``list[Item]``) or
@@ -254,7 +264,7 @@ class RelationField:
         return f"RelationField({', '.join(parts)})"
 
 
-class ProjectionField:
+class ProjectionField(_Declaration):  # type: ignore[misc,unused-ignore]
     """A computed read-only value (count, existence, joined columns), loaded for the
     profiles listed in ``profiles``; ``default`` is its value when the loader finds
     nothing and has no empty value of its own (a single joined value)."""

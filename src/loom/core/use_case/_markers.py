@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 __all__ = ["Exists", "Input", "Load", "LoadById", "Marker", "OnMissing"]
 
@@ -15,7 +15,17 @@ class OnMissing(enum.StrEnum):
     RETURN_FALSE = "return_false"
 
 
-class Marker:
+# ``cmd: CreateUser = Input()``: the marker stands where a type checker expects the
+# parameter's type, and is resolved to a real value before ``execute`` runs. An ``Any``
+# base (for type checkers only) makes a marker an acceptable default for any parameter
+# while its constructor's parameters stay checked; at run time the base is ``object``.
+if TYPE_CHECKING:
+    _MarkerBase = Any
+else:
+    _MarkerBase = object
+
+
+class Marker(_MarkerBase):  # type: ignore[misc,unused-ignore]
     """Base of the markers; instances are defaults of ``execute`` parameters."""
 
     __slots__ = ()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 import msgspec
 
@@ -123,6 +123,16 @@ class FilterGroup(msgspec.Struct, frozen=True):
 class SortSpec(msgspec.Struct, frozen=True):
     field: str
     direction: SortDirection = SortDirection.ASC
+
+    if TYPE_CHECKING:
+        # ``SortSpec(field="id", direction="ASC")`` as 0.2 apps write it: __post_init__
+        # normalises the string, so type checkers accept it while ``.direction`` stays
+        # a SortDirection for readers.
+        def __init__(
+            self,
+            field: str,
+            direction: SortDirection | Literal["ASC", "DESC", "asc", "desc"] = SortDirection.ASC,
+        ) -> None: ...
 
     def __post_init__(self) -> None:
         if not isinstance(self.direction, SortDirection):
