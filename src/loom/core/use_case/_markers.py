@@ -40,35 +40,28 @@ class Input(Marker):
         return "Input()"
 
 
-def _one_source(marker: str, from_param: str | None, from_command: str | None) -> None:
-    if (from_param is None) == (from_command is None):
-        raise TypeError(f"{marker}(...) takes exactly one of from_param= or from_command=")
-
-
 def _name(model: Any) -> str:
     return str(getattr(model, "__name__", model))
 
 
-class Exists(Marker):
-    """``True`` when a row of ``entity_type`` has ``against == value``.
-
-    The value comes from a parameter (``from_param``) or a command field
-    (``from_command``). When nothing matches: ``False`` (RETURN_FALSE and RETURN_NONE
-    alike, as in 0.2), or a 404 with RAISE.
-    """
+class _Lookup(Marker):
+    """A row of ``entity_type`` found by its ``against`` column, the value from a
+    parameter (``from_param``) or a command field (``from_command``): exactly one."""
 
     __slots__ = ("against", "from_command", "from_param", "model", "on_missing")
 
     def __init__(
         self,
         entity_type: type,
-        *,
-        from_param: str | None = None,
-        from_command: str | None = None,
-        against: str = "id",
-        on_missing: OnMissing = OnMissing.RETURN_FALSE,
+        from_param: str | None,
+        from_command: str | None,
+        against: str,
+        on_missing: OnMissing,
     ) -> None:
-        _one_source("Exists", from_param, from_command)
+        if (from_param is None) == (from_command is None):
+            raise TypeError(
+                f"{type(self).__name__}(...) takes exactly one of from_param= or from_command="
+            )
         self.model = entity_type
         self.from_param = from_param
         self.from_command = from_command
@@ -85,15 +78,37 @@ class Exists(Marker):
             if self.from_param
             else f"from_command={self.from_command!r}"
         )
-        return f"Exists({_name(self.model)}, {src}, against={self.against!r})"
+        return f"{type(self).__name__}({_name(self.model)}, {src}, against={self.against!r})"
 
 
-class Load(Marker):
+class Exists(_Lookup):
+    """``True`` when a row of ``entity_type`` has ``against == value``.
+
+    The value comes from a parameter (``from_param``) or a command field
+    (``from_command``). When nothing matches: ``False`` (RETURN_FALSE and RETURN_NONE
+    alike, as in 0.2), or a 404 with RAISE.
+    """
+
+    __slots__ = ()
+
+    def __init__(
+        self,
+        entity_type: type,
+        *,
+        from_param: str | None = None,
+        from_command: str | None = None,
+        against: str = "id",
+        on_missing: OnMissing = OnMissing.RETURN_FALSE,
+    ) -> None:
+        super().__init__(entity_type, from_param, from_command, against, on_missing)
+
+
+class Load(_Lookup):
     """The row of ``entity_type`` whose ``against`` column equals a parameter
     (``from_param``) or a command field (``from_command``): ``repo.get_by(against,
     value, profile=profile)``. Missing: 404 (RAISE), None or False."""
 
-    __slots__ = ("against", "from_command", "from_param", "model", "on_missing", "profile")
+    __slots__ = ("profile",)
 
     def __init__(
         self,
@@ -105,25 +120,8 @@ class Load(Marker):
         profile: str = "default",
         on_missing: OnMissing = OnMissing.RAISE,
     ) -> None:
-        _one_source("Load", from_param, from_command)
-        self.model = entity_type
-        self.from_param = from_param
-        self.from_command = from_command
-        self.against = against
+        super().__init__(entity_type, from_param, from_command, against, on_missing)
         self.profile = profile
-        self.on_missing = OnMissing(on_missing)
-
-    @property
-    def entity_type(self) -> Any:
-        return self.model
-
-    def __repr__(self) -> str:
-        src = (
-            f"from_param={self.from_param!r}"
-            if self.from_param
-            else f"from_command={self.from_command!r}"
-        )
-        return f"Load({_name(self.model)}, {src}, against={self.against!r})"
 
 
 class LoadById(Marker):
