@@ -243,15 +243,7 @@ class _Collector:
         )
 
     def components(self) -> Components:
-        self.follow_references()
-        return Components(
-            models=self.models,
-            use_cases=self.use_cases,
-            jobs=self.jobs,
-            callbacks=self.callbacks,
-            interfaces=self.interfaces,
-            repositories=self.repositories,
-        )
+        return self.result().components()
 
 
 def _append(items: list[type], obj: type) -> None:
