@@ -26,7 +26,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 import msgspec
 
-from loom.core.errors import Conflict, ValidationError
+from loom.core.errors import Conflict
 from loom.core.model import ModelInfo, model_info
 from loom.core.model._write import prepare_create, prepare_patch
 from loom.core.projection.loading import ProfileLoader
@@ -34,9 +34,8 @@ from loom.core.repository._coerce import (
     FilterPath,
     coerce_filter_value,
     coerce_value,
-    exists_flag,
-    exists_subfilter,
     normalise_spec,
+    relation_exists,
     resolve_column,
     resolve_path,
 )
@@ -270,19 +269,10 @@ class InMemoryRepository(Generic[M]):
         negated = False
         if rest is not None:
             inner = target._spec_predicate(FilterSpec(rest, spec.op, spec.value))
-        elif spec.op in (FilterOp.EXISTS, FilterOp.NOT_EXISTS):
-            flag = exists_flag(spec)
-            if flag is None:
-                inner = target._predicate(exists_subfilter(spec))
-                negated = spec.op is FilterOp.NOT_EXISTS
-            else:
-                negated = not flag
         else:
-            raise ValidationError.single(
-                spec.field,
-                f"{spec.field!r} is a relation: filter one of its fields "
-                f"('{spec.field}.<field>') or use exists / not_exists",
-            )
+            sub, negated = relation_exists(spec)
+            if sub is not None:
+                inner = target._predicate(sub)
         local, remote = link.local_column, link.remote_column
         hop = link.through
         if hop is not None:  # many-to-many: through the association's rows

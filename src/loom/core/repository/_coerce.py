@@ -24,6 +24,7 @@ __all__ = [
     "exists_flag",
     "exists_subfilter",
     "normalise_spec",
+    "relation_exists",
     "resolve_column",
     "resolve_path",
 ]
@@ -126,6 +127,22 @@ def exists_subfilter(spec: FilterSpec) -> FilterGroup:
         spec.field,
         f"{spec.op.value} takes true/false, a FilterSpec, a FilterGroup or a mapping",
     )
+
+
+def relation_exists(spec: FilterSpec) -> tuple[FilterGroup | None, bool]:
+    """A filter on a relation itself, no field after it: the sub-filter its related
+    rows must match (None: any row will do) and whether the test is negated. Only
+    ``exists``/``not_exists`` apply there; any other operator is a 422."""
+    if spec.op not in (FilterOp.EXISTS, FilterOp.NOT_EXISTS):
+        raise ValidationError.single(
+            spec.field,
+            f"{spec.field!r} is a relation: filter one of its fields "
+            f"('{spec.field}.<field>') or use exists / not_exists",
+        )
+    flag = exists_flag(spec)
+    if flag is None:
+        return exists_subfilter(spec), spec.op is FilterOp.NOT_EXISTS
+    return None, not flag
 
 
 def resolve_column(info: ModelInfo, name: str, *, purpose: str) -> ColumnInfo:

@@ -13,9 +13,8 @@ from loom.core.model import ColumnInfo, ModelInfo
 from loom.core.repository._coerce import (
     FilterPath,
     coerce_filter_value,
-    exists_flag,
-    exists_subfilter,
     normalise_spec,
+    relation_exists,
     resolve_path,
 )
 from loom.core.repository._listing import SortColumn, sort_columns
@@ -110,20 +109,10 @@ def _relation_shape(path: FilterPath, spec: FilterSpec, values: list[Any]) -> An
         # ``category.name op value``: some related row matches.
         leaf = FilterSpec(path.column.name, spec.op, spec.value)
         inner = _group_shape(path.target, FilterGroup((leaf,)), values)
-    elif spec.op in (FilterOp.EXISTS, FilterOp.NOT_EXISTS):
-        flag = exists_flag(spec)
-        if flag is None:
-            sub = exists_subfilter(spec)
-            inner = _group_shape(path.target, sub, values)
-            negated = spec.op is FilterOp.NOT_EXISTS
-        else:
-            negated = not flag
     else:
-        raise ValidationError.single(
-            spec.field,
-            f"{spec.field!r} is a relation: filter one of its fields "
-            f"('{spec.field}.<field>') or use exists / not_exists",
-        )
+        sub, negated = relation_exists(spec)
+        if sub is not None:
+            inner = _group_shape(path.target, sub, values)
     return (_REL, steps, negated, inner)
 
 
