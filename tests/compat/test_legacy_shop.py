@@ -255,7 +255,8 @@ def test_create_rules_true_result_is_a_violation(client: httpx.Client) -> None:
     assert errors == {"stock": "must not be negative", "price_cents": "must be positive"}
 
 
-def test_exists_guard_on_nested_create(client: httpx.Client) -> None:
+def test_exists_guards_on_nested_routes(client: httpx.Client) -> None:
+    assert client.get("/users/987654/addresses/").status_code == 404
     r = client.post(
         "/users/987654/addresses/",
         json={
