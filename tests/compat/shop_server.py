@@ -54,46 +54,30 @@ def shop_env(database_url: str, broker_url: str | None = None) -> dict[str, str]
 
 
 @contextlib.contextmanager
-def running_shop(
-    database_url: str, workdir: Path, *, broker_url: str | None = None
+def serve_uvicorn(
+    app_args: list[str], *, cwd: Path, env: dict[str, str], workdir: Path, name: str
 ) -> Iterator[str]:
-    """Serve the shop on ``database_url``; yield ``http://127.0.0.1:<port>``."""
+    """``uvicorn <app_args>`` in a subprocess on a free port, logging to
+    ``workdir/<name>-<port>.log``; yield its base URL once ``/openapi.json`` answers."""
     port = free_port()
-    log = workdir / f"shop-{port}.log"
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "app.main:app",
-        "--app-dir",
-        "src",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--no-access-log",
-    ]
+    log = workdir / f"{name}-{port}.log"
+    command = [sys.executable, "-m", "uvicorn", *app_args, "--host", "127.0.0.1"]
+    command += ["--port", str(port), "--no-access-log"]
     base_url = f"http://127.0.0.1:{port}"
     with log.open("wb") as out:
-        proc = subprocess.Popen(
-            command,
-            cwd=SHOP,
-            env=shop_env(database_url, broker_url),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+        proc = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
         try:
             deadline = time.monotonic() + STARTUP_TIMEOUT
             while True:
                 if proc.poll() is not None:
-                    raise RuntimeError(f"the shop exited with {proc.returncode}:\n{log_tail(log)}")
+                    raise RuntimeError(f"{name} exited with {proc.returncode}:\n{log_tail(log)}")
                 try:
                     if httpx.get(f"{base_url}/openapi.json", timeout=2).status_code == 200:
                         break
                 except httpx.HTTPError:
                     pass
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"the shop did not start:\n{log_tail(log)}")
+                    raise RuntimeError(f"{name} did not start:\n{log_tail(log)}")
                 time.sleep(0.1)
             yield base_url
         finally:
@@ -103,6 +87,21 @@ def running_shop(
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout=5)
+
+
+@contextlib.contextmanager
+def running_shop(
+    database_url: str, workdir: Path, *, broker_url: str | None = None
+) -> Iterator[str]:
+    """Serve the shop on ``database_url``; yield ``http://127.0.0.1:<port>``."""
+    with serve_uvicorn(
+        ["app.main:app", "--app-dir", "src"],
+        cwd=SHOP,
+        env=shop_env(database_url, broker_url),
+        workdir=workdir,
+        name="shop",
+    ) as base_url:
+        yield base_url
 
 
 class Worker:

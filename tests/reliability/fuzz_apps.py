@@ -10,16 +10,13 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from tests.compat.shop_server import SHOP, free_port, log_tail, shop_env
+from tests.compat.shop_server import SHOP, log_tail, serve_uvicorn, shop_env
 
 ROOT = Path(__file__).resolve().parents[2]
 STORE = ROOT / "examples" / "store"
-STARTUP_TIMEOUT = 60.0
 
 
 def _readme_app(workdir: Path) -> Path:
@@ -62,12 +59,7 @@ def _command(name: str, workdir: Path) -> tuple[Path, list[str], dict[str, str]]
 @contextlib.contextmanager
 def serve(name: str, database_url: str, workdir: Path) -> Iterator[str]:
     """Serve app ``name`` on ``database_url``; yield ``http://127.0.0.1:<port>``."""
-    import time
-
-    import httpx
-
     cwd, args, extra = _command(name, workdir)
-    port = free_port()
     env = shop_env(database_url)  # DATABASE_URL, a secret key, PYTHONPATH with src/
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(ROOT / "src")])
     env.update(
@@ -79,33 +71,9 @@ def serve(name: str, database_url: str, workdir: Path) -> Iterator[str]:
             **extra,
         }
     )
-    log = workdir / f"{name}-{port}.log"
-    command = [sys.executable, "-m", "uvicorn", *args, "--host", "127.0.0.1"]
-    command += ["--port", str(port), "--no-access-log", "--log-level", "warning"]
-    base_url = f"http://127.0.0.1:{port}"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + STARTUP_TIMEOUT
-            while True:
-                if proc.poll() is not None:
-                    raise RuntimeError(f"{name} exited with {proc.returncode}:\n{log_tail(log)}")
-                try:
-                    if httpx.get(f"{base_url}/openapi.json", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"{name} did not start:\n{log_tail(log)}")
-                time.sleep(0.1)
-            yield base_url
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
+    app_args = [*args, "--log-level", "warning"]
+    with serve_uvicorn(app_args, cwd=cwd, env=env, workdir=workdir, name=name) as base_url:
+        yield base_url
 
 
 def server_log(workdir: Path, name: str) -> str:
