@@ -191,19 +191,6 @@ def test_a_cycle_is_found_and_named() -> None:
     assert _cycle_in(graph, ["a", "b", "c"]) == ["a", "b", "c", "a"]
 
 
-# Cycles known and not broken yet, each with why. An entry whose cycle is gone fails
-# the test too, so the list only shrinks.
-KNOWN = {
-    # ``Command.from_payload`` decodes through the codec, which marks the fields sent
-    # with ``_command.set_fields_set``: the fields-sent bookkeeping belongs in a module
-    # of its own below both (left while that package was being reworked).
-    "loom.core.command._codec -> loom.core.command._command -> loom.core.command._codec",
-}
-
-
 def test_no_import_cycles_among_loom_modules() -> None:
     cycles = find_cycles()
-    new = [cycle for cycle in cycles if cycle not in KNOWN]
-    assert not new, "import cycles (break each one):\n" + "\n".join(new)
-    gone = sorted(KNOWN - set(cycles))
-    assert not gone, "no longer cycles, remove them from KNOWN:\n" + "\n".join(gone)
+    assert not cycles, "import cycles (break each one):\n" + "\n".join(cycles)

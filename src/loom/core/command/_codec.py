@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 import msgspec
 
-from loom.core.command._command import set_fields_set
+from loom.core.command._sent import set_fields_set
 from loom.core.command._types import COMPUTED, INTERNAL, PATCH, field_role, patch_allows_null
 from loom.core.errors import FieldError, ValidationError
 from loom.core.validation import from_msgspec

@@ -9,6 +9,8 @@ from typing import Any, ClassVar, dataclass_transform
 import msgspec
 
 from loom.core._struct import LoomStructMeta
+from loom.core.command._codec import codec_for
+from loom.core.command._sent import FieldsSetStorage, fields_set, set_fields_set
 from loom.core.command._types import COMPUTED, INTERNAL, PATCH, field_role
 
 __all__ = ["Command", "CommandMeta", "fields_set", "set_fields_set"]
@@ -55,20 +57,10 @@ class CommandMeta(LoomStructMeta):
         return super().__new__(mcls, name, bases, namespace, kw_only=True, **kwargs)  # type: ignore[return-value]
 
 
-class _CommandStorage(
-    msgspec.Struct, metaclass=CommandMeta, kw_only=True, rename="camel", dict=True, frozen=True
-):
-    """Gives every command a private per-instance dict (for the sent-fields set)."""
-
-
-_real_dict = _CommandStorage.__dict__["__dict__"]
-_FIELDS_SET = "_loom_fields_set"
-
-
 # frozen_default: subclasses are frozen (LoomStructMeta) whether or not they say so. Not
 # kw_only_default: CommandMeta lets fields be passed positionally when their order allows.
 @dataclass_transform(frozen_default=True, field_specifiers=(msgspec.field,))
-class Command(_CommandStorage, kw_only=True, rename="camel", frozen=True):
+class Command(FieldsSetStorage, metaclass=CommandMeta, kw_only=True, rename="camel", frozen=True):
     """Base of request payloads: frozen, camelCase on the wire.
 
     ``cmd.__dict__`` maps Python field names to values so a command can be spread
@@ -88,33 +80,9 @@ class Command(_CommandStorage, kw_only=True, rename="camel", frozen=True):
         Keys may be camelCase or snake_case; unknown keys are ignored; a field that
         does not validate is a 422 ``ValidationError`` naming it.
         """
-        from loom.core.command._codec import codec_for
-
         codec = codec_for(cls)
         if isinstance(payload, bytes | bytearray | memoryview):
             cmd = codec.decode_json(bytes(payload))
         else:
             cmd = codec.decode(payload)
         return cmd, fields_set(cmd)
-
-
-def set_fields_set(cmd: msgspec.Struct, names: frozenset[str]) -> None:
-    if isinstance(cmd, Command):
-        _real_dict.__get__(cmd)[_FIELDS_SET] = names
-
-
-def fields_set(cmd: msgspec.Struct) -> frozenset[str]:
-    """The Python names of the fields the client actually sent.
-
-    For a command built in code (not decoded), every field whose value is not
-    ``None`` counts as sent.
-    """
-    if isinstance(cmd, Command):
-        stored = _real_dict.__get__(cmd).get(_FIELDS_SET)
-        if stored is not None:
-            return stored
-    return frozenset(
-        name
-        for name in cmd.__struct_fields__
-        if getattr(cmd, name) is not None and getattr(cmd, name) is not msgspec.UNSET
-    )
