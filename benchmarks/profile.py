@@ -80,6 +80,7 @@ def main() -> int:
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--focus", default=None, help="only list frames containing this text")
     parser.add_argument("--no-seed", action="store_true")
+    parser.add_argument("--connections", type=int, default=50)
     parser.add_argument(
         "--wall",
         dest="cpu",
@@ -97,6 +98,7 @@ def main() -> int:
     if pyspy is None:
         sys.exit("py-spy is not installed: .venv/bin/pip install py-spy")
     args = parse_args([])
+    args.connections = ns.connections  # the runner's option is a comma list of levels
     if not ns.no_seed:
         asyncio.run(prepare_template())
     asyncio.run(reset_bench_db())

@@ -11,32 +11,17 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
+from tests.uvicorn_server import log_tail, serve_uvicorn
 
 SHOP = Path(__file__).resolve().parent / "legacy_shop"
 ROOT = SHOP.parents[2]
 CELERY = Path(sys.executable).with_name("celery")
-STARTUP_TIMEOUT = 60.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def log_tail(path: Path, lines: int = 60) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
 
 
 def shop_env(database_url: str, broker_url: str | None = None) -> dict[str, str]:
@@ -51,42 +36,6 @@ def shop_env(database_url: str, broker_url: str | None = None) -> dict[str, str]
     if broker_url:
         env["CELERY_BROKER_URL"] = broker_url
     return env
-
-
-@contextlib.contextmanager
-def serve_uvicorn(
-    app_args: list[str], *, cwd: Path, env: dict[str, str], workdir: Path, name: str
-) -> Iterator[str]:
-    """``uvicorn <app_args>`` in a subprocess on a free port, logging to
-    ``workdir/<name>-<port>.log``; yield its base URL once ``/openapi.json`` answers."""
-    port = free_port()
-    log = workdir / f"{name}-{port}.log"
-    command = [sys.executable, "-m", "uvicorn", *app_args, "--host", "127.0.0.1"]
-    command += ["--port", str(port), "--no-access-log"]
-    base_url = f"http://127.0.0.1:{port}"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + STARTUP_TIMEOUT
-            while True:
-                if proc.poll() is not None:
-                    raise RuntimeError(f"{name} exited with {proc.returncode}:\n{log_tail(log)}")
-                try:
-                    if httpx.get(f"{base_url}/openapi.json", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"{name} did not start:\n{log_tail(log)}")
-                time.sleep(0.1)
-            yield base_url
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
 
 
 @contextlib.contextmanager

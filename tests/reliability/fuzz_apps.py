@@ -13,7 +13,8 @@ import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
-from tests.compat.shop_server import SHOP, log_tail, serve_uvicorn, shop_env
+from tests.compat.shop_server import SHOP, shop_env
+from tests.uvicorn_server import log_tail, serve_uvicorn
 
 ROOT = Path(__file__).resolve().parents[2]
 STORE = ROOT / "examples" / "store"
