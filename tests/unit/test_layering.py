@@ -1,14 +1,20 @@
 """``loom.core`` depends on no web framework, task queue or SQL toolkit, nor on Loom's
 adapters; only the SQLAlchemy adapters inside it (``loom.core.repository.sqlalchemy``
 and the 0.2 API's ``loom.core.backend.sqlalchemy`` over it) import SQLAlchemy. Checked
-on the source, imports inside functions included."""
+on the source, imports inside functions included. ``loom.rest.asgi`` imports no
+FastAPI (see below)."""
 
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
-CORE = Path(__file__).resolve().parents[2] / "src" / "loom" / "core"
+from test_import_cycles import _import_nodes
+
+SRC = Path(__file__).resolve().parents[2] / "src"
+CORE = SRC / "loom" / "core"
 ADAPTERS = (CORE / "repository" / "sqlalchemy", CORE / "backend" / "sqlalchemy")
 FORBIDDEN = ("fastapi", "starlette", "celery", "kombu", "sqlalchemy", "loom.rest", "loom.celery")
 
@@ -40,3 +46,78 @@ def test_core_imports_no_framework_and_no_adapter() -> None:
                     continue
                 offenders.append(f"{path.relative_to(CORE)}: {name}")
     assert offenders == []
+
+
+# ``loom.rest.asgi`` holds the REST adapter's parts that serve a request without
+# FastAPI, so that a second shell could reuse them: none of its modules may import
+# FastAPI or the FastAPI shell (``loom.rest.fastapi``, which depends on it, not the
+# other way round). Imports inside functions count (they run on first call); those
+# under ``if TYPE_CHECKING:`` do not (they never run). The statements are found with
+# the same walk as the import-cycle test.
+ASGI = SRC / "loom" / "rest" / "asgi"
+NOT_IN_ASGI = ("fastapi", "loom.rest.fastapi")
+
+
+def _run_time_imports(source: str, module: str, is_package: bool) -> set[str]:
+    """The absolute names a module's run-time imports load: for ``from a import b``,
+    ``a`` and ``a.b`` (``b`` may be a module); relative imports made absolute."""
+    names: set[str] = set()
+    for node in _import_nodes(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+            continue
+        base = node.module or ""
+        if node.level:
+            package = module if is_package else module.rpartition(".")[0]
+            for _ in range(node.level - 1):
+                package = package.rpartition(".")[0]
+            base = f"{package}.{base}" if base else package
+        names.add(base)
+        names.update(f"{base}.{alias.name}" for alias in node.names)
+    return names
+
+
+def _forbidden(names: set[str], prefixes: tuple[str, ...]) -> list[str]:
+    return sorted(n for n in names if any(n == p or n.startswith(p + ".") for p in prefixes))
+
+
+def test_the_import_walk_sees_deferred_and_relative_imports_but_not_type_checking_ones() -> None:
+    source = (
+        "from typing import TYPE_CHECKING\n"
+        "if TYPE_CHECKING:\n    from fastapi import FastAPI\n"
+        "def f():\n    import fastapi.routing\n"
+        "from ..fastapi import app\n"
+    )
+    names = _run_time_imports(source, "loom.rest.asgi._x", is_package=False)
+    assert _forbidden(names, NOT_IN_ASGI) == [
+        "fastapi.routing",
+        "loom.rest.fastapi",
+        "loom.rest.fastapi.app",
+    ]
+
+
+def _module_of(path: Path) -> tuple[str, bool]:
+    """A source file's module name, and whether it is a package's ``__init__``."""
+    parts = path.relative_to(SRC).with_suffix("").parts
+    is_package = parts[-1] == "__init__"
+    return ".".join(parts[:-1] if is_package else parts), is_package
+
+
+def test_rest_asgi_imports_no_fastapi() -> None:
+    paths = sorted(ASGI.rglob("*.py"))
+    assert len(paths) > 1, f"no modules found under {ASGI}"
+    offenders = []
+    for path in paths:
+        names = _run_time_imports(path.read_text(), *_module_of(path))
+        offenders += [f"{path.relative_to(SRC)}: {name}" for name in _forbidden(names, NOT_IN_ASGI)]
+    assert offenders == []
+
+
+def test_importing_every_rest_asgi_module_loads_no_fastapi() -> None:
+    """What the source check cannot see: a module it imports that imports FastAPI.
+    Run in a fresh interpreter, where nothing else has loaded FastAPI yet."""
+    modules = [_module_of(path)[0] for path in sorted(ASGI.rglob("*.py"))]
+    probe = f"import sys, {', '.join(modules)}; print('fastapi' in sys.modules)"
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert loaded.returncode == 0, loaded.stderr
+    assert loaded.stdout.strip() == "False"

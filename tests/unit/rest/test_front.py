@@ -10,7 +10,7 @@ from rest_support import CONFIG
 from starlette.middleware.errors import ServerErrorMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from loom.rest.fastapi._fast_router import LoomRouteMiddleware
+from loom.rest.asgi._fast_router import LoomRouteMiddleware
 from loom.rest.fastapi.auto import create_app
 
 

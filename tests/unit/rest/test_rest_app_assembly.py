@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from rest_support import CONFIG
 from starlette.middleware.errors import ServerErrorMiddleware
 
-from loom.rest.fastapi._observability import ObservabilityMiddleware
+from loom.rest.asgi._observability import ObservabilityMiddleware
 from loom.rest.fastapi.app import LoomFastAPI
 from loom.rest.fastapi.auto import create_app
 

@@ -1,6 +1,10 @@
 """The FastAPI adapter: ``create_app("config/api.yaml")`` builds the app from config;
 ``build_fastapi_app(runtime, defaults=)`` from an already built runtime.
 
+This package is the FastAPI shell only (the app class, Swagger UI, ``create_app``);
+what serves a request (the dispatcher, Loom's router, idempotency, observability)
+imports no FastAPI and lives in ``loom.rest.asgi``.
+
 The names are resolved on first use: the adapter's own modules import one another
 through this package, and ``create_app`` pulls in the whole bootstrap.
 """

@@ -19,10 +19,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from loom.core.errors import LoomError, MethodNotAllowed, NotFound
 from loom.core.observability.metrics import Metrics
 from loom.core.runtime import Runtime
+from loom.rest.asgi._endpoint import MethodDispatcher, problem_response_parts
+from loom.rest.asgi._fast_router import LoomRouteMiddleware
+from loom.rest.asgi._jobs import job_routes
 from loom.rest.fastapi._docs import install_swagger_ui
-from loom.rest.fastapi._endpoint import MethodDispatcher, problem_response_parts
-from loom.rest.fastapi._fast_router import LoomRouteMiddleware
-from loom.rest.fastapi._jobs import job_routes
 from loom.rest.model import RestApiDefaults
 from loom.rest.openapi import build_openapi
 from loom.rest.routes import CompiledRoute, canonical_path, compile_routes, route_sort_key

@@ -10,8 +10,8 @@ from prometheus_client import CollectorRegistry
 from loom.bootstrap import build_metrics, build_runtime, load, override_code_path
 from loom.core.config.settings import load_settings
 from loom.core.repository.sqlalchemy import Database
-from loom.rest.fastapi._idempotency import install_idempotency
-from loom.rest.fastapi._observability import install_observability
+from loom.rest.asgi._idempotency import install_idempotency
+from loom.rest.asgi._observability import install_observability
 from loom.rest.fastapi.app import LoomFastAPI, build_fastapi_app
 
 __all__ = ["create_app"]

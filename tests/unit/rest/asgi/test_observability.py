@@ -25,7 +25,7 @@ from loom.core.observability.context import current_trace_id
 from loom.core.observability.logging import configure_logging, get_logger, reset_logging
 from loom.core.observability.metrics import Metrics
 from loom.core.observability.tracing import refresh_tracing, reset_tracing
-from loom.rest.fastapi._observability import (
+from loom.rest.asgi._observability import (
     ObservabilityMiddleware,
     health_ready,
     install_observability,

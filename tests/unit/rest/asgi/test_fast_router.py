@@ -7,7 +7,7 @@ from typing import Any
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from loom.rest.fastapi._fast_router import LoomRouteMiddleware
+from loom.rest.asgi._fast_router import LoomRouteMiddleware
 
 
 class _asgi:  # an ASGI app object, as Loom's dispatchers are

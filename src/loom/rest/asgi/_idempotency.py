@@ -28,7 +28,7 @@ from loom.core.config.settings import settings_of
 from loom.core.errors import Conflict, LoomError, PayloadTooLarge, ValidationError
 from loom.core.idempotency import KEY_LENGTH, ROUTE_LENGTH, IdempotencyStore, StoredResponse
 from loom.core.uow import UnitOfWorkFactory
-from loom.rest.fastapi._endpoint import send_problem
+from loom.rest.asgi._endpoint import send_problem
 
 __all__ = ["HEADER", "IdempotencyMiddleware", "install_idempotency"]
 

@@ -18,7 +18,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from loom.core.errors import NotFound
-from loom.rest.fastapi._endpoint import problem_response_parts
+from loom.rest.asgi._endpoint import problem_response_parts
 
 if TYPE_CHECKING:
     from loom.core.job.store import JobRecord

@@ -8,7 +8,7 @@ from typing import Any
 
 from loom.core.idempotency import StoredResponse
 from loom.core.uow import NullUnitOfWorkFactory
-from loom.rest.fastapi._idempotency import IdempotencyMiddleware
+from loom.rest.asgi._idempotency import IdempotencyMiddleware
 
 
 class DictStore:

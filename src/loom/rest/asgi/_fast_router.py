@@ -1,6 +1,6 @@
 """A direct route to Loom's endpoints, inside the user middleware, before FastAPI's.
 
-Loom's :class:`~loom.rest.fastapi._endpoint.MethodDispatcher` renders every error as a
+Loom's :class:`~loom.rest.asgi._endpoint.MethodDispatcher` renders every error as a
 problem document itself, so FastAPI's inner layers (exception middleware, the
 dependency exit stack, the router's linear scan over every route) add nothing but
 time on Loom routes: the benchmark profile put them at about a third of the CPU of a
