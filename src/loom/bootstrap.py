@@ -157,7 +157,7 @@ def job_backend_from_config(cfg: Any, runtime: Runtime) -> Any:
     if settings.celery.wanted:
         from loom.celery.backend import CeleryBackend  # only when Celery is asked for
 
-        return CeleryBackend(runtime, store, settings)
+        return CeleryBackend(runtime, store, settings, jobs=runtime.components.jobs)
     jobs = settings.jobs
     # SQLite has one writer: concurrent jobs would only queue behind each other's
     # write transactions, so run one at a time there.

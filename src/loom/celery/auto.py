@@ -28,6 +28,7 @@ from loom.core.config.loader import ConfigError
 from loom.core.config.settings import load_settings
 from loom.core.di import Container
 from loom.core.discovery import discover
+from loom.core.job.host import JobHost
 from loom.core.job.service import JobService
 from loom.core.runtime import Runtime
 
@@ -41,7 +42,7 @@ class CeleryJobService(JobService):
     bootstrap); constructible on its own from a runtime and its Celery backend.
     """
 
-    def __init__(self, runtime: Runtime, backend: CeleryBackend) -> None:
+    def __init__(self, runtime: JobHost, backend: CeleryBackend) -> None:
         super().__init__(runtime, backend)
 
     @property

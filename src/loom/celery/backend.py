@@ -29,8 +29,8 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import Any, Protocol
 
 import msgspec
 from celery import Celery, Task
@@ -41,13 +41,18 @@ from loom.core.config.settings import CELERY_LOOM_KEYS, settings_of
 from loom.core.job.backends.inline import run_attempts
 from loom.core.job.envelope import JobEnvelope
 from loom.core.job.handle import JobFailedError, JobTimeoutError
+from loom.core.job.host import JobHost
 from loom.core.job.runner import JobRunner, Outcome
 from loom.core.job.store import JobStore, jsonable, utcnow
 
-if TYPE_CHECKING:
-    from loom.core.runtime import Runtime
-
-__all__ = ["TASK_PREFIX", "CeleryBackend", "CeleryResultWaiter", "JobFailed", "celery_settings"]
+__all__ = [
+    "TASK_PREFIX",
+    "CeleryBackend",
+    "CeleryHost",
+    "CeleryResultWaiter",
+    "JobFailed",
+    "celery_settings",
+]
 
 log = logging.getLogger("loom.jobs")
 
@@ -102,14 +107,35 @@ def celery_settings(cfg: Any, job_queues: list[str]) -> tuple[dict[str, Any], di
     return conf, options
 
 
-class CeleryBackend:
-    """Publishes recorded jobs to Celery and runs them in Celery workers."""
+class CeleryHost(JobHost, Protocol):
+    """A :class:`JobHost` a Celery worker process also starts and stops itself (on
+    its first task, at worker shutdown), and whose readiness includes the broker."""
 
-    def __init__(self, runtime: Runtime, store: JobStore, cfg: Any) -> None:
-        self.runtime = runtime
+    @property
+    def readiness_checks(self) -> dict[str, Callable[[], Awaitable[None]]]:
+        """Named checks ``/health/ready`` awaits; the broker ping is added here."""
+        ...
+
+    async def startup(self) -> None: ...
+
+    async def shutdown(self) -> None: ...
+
+
+class CeleryBackend:
+    """Publishes recorded jobs to Celery and runs them in Celery workers.
+
+    ``jobs`` are the application's job classes: each gets its task, and its queue is
+    consumed by a worker started without ``-Q``.
+    """
+
+    def __init__(
+        self, host: CeleryHost, store: JobStore, cfg: Any, *, jobs: Iterable[type]
+    ) -> None:
+        self.host = host
         self.store = store
-        self.runner = JobRunner(runtime, store)
-        queues = [runtime.job_settings(job)["queue"] for job in runtime.components.jobs]
+        self.runner = JobRunner(host, store)
+        jobs = list(jobs)
+        queues = [host.job_settings(job)["queue"] for job in jobs]
         settings = settings_of(cfg)
         conf, options = celery_settings(settings, queues)
         self.eager: bool = conf["task_always_eager"]
@@ -123,12 +149,12 @@ class CeleryBackend:
         self._tasks: dict[str, Task] = {}
         self._relay: asyncio.Task[None] | None = None
         self._started: asyncio.Future[None] | None = None
-        for job in runtime.components.jobs:
+        for job in jobs:
             self.task_for(job.__qualname__)
-        runtime.startup_hooks.append(self.start)
-        runtime.shutdown_hooks.append(self.stop)
+        host.startup_hooks.append(self.start)
+        host.shutdown_hooks.append(self.stop)
         if not self.eager:
-            runtime.readiness_checks["broker"] = self.ping
+            host.readiness_checks["broker"] = self.ping
 
     async def ping(self) -> None:
         """Raise when the broker cannot be reached (used by ``/health/ready``)."""
@@ -183,11 +209,11 @@ class CeleryBackend:
         return await self.runner.attempt(envelope, allow_running=redelivered)
 
     async def _ensure_started(self) -> None:
-        """Run the runtime's start-up once in this worker process (on its loop)."""
+        """Run the host's start-up once in this worker process (on its loop)."""
         if self._started is None:
             self._started = asyncio.get_running_loop().create_future()
             try:
-                await self.runtime.startup()
+                await self.host.startup()
             except BaseException as exc:
                 self._started.set_exception(exc)
                 self._started = None
@@ -196,10 +222,10 @@ class CeleryBackend:
         await self._started
 
     def shutdown_worker(self) -> None:
-        """Run the runtime's shutdown on the worker loop, then stop the loop."""
+        """Run the host's shutdown on the worker loop, then stop the loop."""
         if self.loop.started and self._started is not None:
             with contextlib.suppress(Exception):
-                self.loop.run(self.runtime.shutdown(), timeout=30)
+                self.loop.run(self.host.shutdown(), timeout=30)
         self.loop.stop()
 
     # -- dispatch ----------------------------------------------------------------------
@@ -209,7 +235,7 @@ class CeleryBackend:
         if self.eager:
             await self.run_inline(envelope)
             return
-        self.runtime.spawn(self.publish(envelope))
+        self.host.spawn(self.publish(envelope))
 
     def _send(self, envelope: JobEnvelope) -> None:
         timing: dict[str, Any] = (
@@ -238,13 +264,13 @@ class CeleryBackend:
                 exc,
             )
             return False
-        async with self.runtime.unit_of_work():
+        async with self.host.unit_of_work():
             await self.store.mark_enqueued(envelope.job_id)
         return True
 
     async def run_inline(self, envelope: JobEnvelope) -> Outcome:
         """Eager mode: every attempt now, in this process, sleeping the backoff between."""
-        async with self.runtime.unit_of_work():
+        async with self.host.unit_of_work():
             await self.store.mark_enqueued(envelope.job_id)
         delay = envelope.delay()
         if delay:

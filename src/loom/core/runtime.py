@@ -11,13 +11,14 @@ from __future__ import annotations
 import asyncio
 import typing
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from loom.core.config.settings import AppSettings, load_settings
 from loom.core.di import Container, LoomContainer, ResolutionError, provided_services
 from loom.core.idempotency import IdempotencyStore
+from loom.core.job.host import JobHost, JobMetrics
 from loom.core.job.job import Job
-from loom.core.job.service import JobBackend, JobService
+from loom.core.job.service import JobBackend, JobService, JobServiceHost
 from loom.core.model import model_info
 from loom.core.repository.abc import RepoFor
 from loom.core.repository.abc.query import QuerySpec
@@ -40,14 +41,6 @@ class DatabaseHandle(Protocol):
     async def ping(self) -> None: ...
 
     async def dispose(self) -> None: ...
-
-
-class JobMetrics(Protocol):
-    """Where job events are counted (``loom.core.observability.Metrics`` is one)."""
-
-    def job_event(
-        self, name: str, queue: str, state: str, seconds: float | None = None
-    ) -> None: ...
 
 
 class Components:
@@ -297,3 +290,11 @@ class Runtime:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
         for hook in reversed(self.shutdown_hooks):
             await hook()
+
+
+if TYPE_CHECKING:
+    # The job runner, backends and service see the runtime only through these
+    # protocols; mypy checks here that it still provides everything they name
+    # (``InlineJobService(runtime)`` is otherwise only called from unchecked tests).
+    _job_host: type[JobHost] = Runtime
+    _job_service_host: type[JobServiceHost] = Runtime

@@ -28,7 +28,7 @@ import inspect
 import logging
 import time
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import msgspec
 
@@ -36,12 +36,10 @@ from loom.core.errors import RuleViolation, ValidationError
 from loom.core.job.callback import callback_context
 from loom.core.job.envelope import GROUP_HEADER, GROUP_JOB, JobEnvelope
 from loom.core.job.handle import JobFailedError, settle_job
+from loom.core.job.host import JobExecutor, JobHost
 from loom.core.job.store import JobRecord, JobStore, error_summary, utcnow
 from loom.core.observability.context import restore_trace_headers
 from loom.core.observability.tracing import job_span
-
-if TYPE_CHECKING:
-    from loom.core.runtime import Runtime
 
 __all__ = ["JobRunner", "Outcome", "RetryPolicy"]
 
@@ -73,14 +71,15 @@ class RetryPolicy(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class JobRunner:
-    """Runs attempts of recorded jobs on one runtime; shared by all backends."""
+    """Runs attempts of recorded jobs for one application (its :class:`JobHost`);
+    shared by all backends."""
 
-    def __init__(self, runtime: Runtime, store: JobStore, executor: Any = None) -> None:
-        self.runtime = runtime
+    def __init__(self, host: JobHost, store: JobStore, executor: JobExecutor | None = None) -> None:
+        self.host = host
         self.store = store
-        # What runs a job's plan: the runtime, unless an InlineJobService was given
-        # an executor of its own.
-        self.executor: Any = executor if executor is not None else runtime
+        # What runs a job's plan: the host, unless an InlineJobService was given an
+        # executor of its own.
+        self.executor: JobExecutor = executor if executor is not None else host
         self._policies: dict[str, RetryPolicy] = {}
 
     # -- settings ----------------------------------------------------------------------
@@ -90,10 +89,10 @@ class JobRunner:
         / ``jobs.retry_backoff_max``, else the job's ``__retry_backoff__``, else 1s / 60s."""
         policy = self._policies.get(job_name)
         if policy is None:
-            jobs = self.runtime.settings.jobs
+            jobs = self.host.settings.jobs
             own = jobs.overrides(job_name)
             try:
-                cls: Any = self.runtime.job_class(job_name)
+                cls: Any = self.host.job_class(job_name)
             except LookupError:
                 cls = None
             backoff = own.retry_backoff
@@ -133,7 +132,7 @@ class JobRunner:
             return await self._run(record)
 
     async def _claim(self, envelope: JobEnvelope, allow_running: bool) -> JobRecord | None:
-        async with self.runtime.unit_of_work():
+        async with self.host.unit_of_work():
             record = await self.store.claim(envelope.job_id, allow_running=allow_running)
             if record is None and await self.store.get(envelope.job_id) is None:
                 # Published without a record (sent by hand, or the record was pruned):
@@ -147,7 +146,7 @@ class JobRunner:
         self._event(name, queue, "started")
         started = time.perf_counter()
         try:
-            job = self.runtime.job_class(name)
+            job = self.host.job_class(name)
             with job_span(name, queue, record.id):
                 run = self.executor.execute(job, params=record.params, payload=record.payload)
                 result = await (asyncio.wait_for(run, record.timeout) if record.timeout else run)
@@ -175,7 +174,7 @@ class JobRunner:
                 *error,
                 delay,
             )
-            async with self.runtime.unit_of_work():
+            async with self.host.unit_of_work():
                 await self.store.retry_later(
                     record.id, error, utcnow() + dt.timedelta(seconds=delay)
                 )
@@ -206,7 +205,7 @@ class JobRunner:
         """Callback and final state in one transaction; a failing callback is recorded."""
         name = record.on_success if state == "succeeded" else record.on_failure
         try:
-            async with self.runtime.unit_of_work():
+            async with self.host.unit_of_work():
                 if name is not None:
                     await self._callback(name, state, record, result, error, context)
                 await self.store.finish(record.id, state, result=result, error=error)
@@ -214,7 +213,7 @@ class JobRunner:
             log.exception("callback %s of job %s %s failed", name, record.job, record.id)
             kind, message = error_summary(exc)
             note = (kind, f"callback {name} failed: {message}")
-            async with self.runtime.unit_of_work():
+            async with self.host.unit_of_work():
                 await self.store.finish(record.id, state, result=result, error=error or note)
 
     async def _callback(
@@ -226,7 +225,7 @@ class JobRunner:
         error: tuple[str, str] | None,
         context: dict[str, Any] | None = None,
     ) -> None:
-        instance = self.runtime.instance(self.callback_class(name))
+        instance = self.host.instance(self.callback_class(name))
         if context is None:
             context = callback_context(record.params, record.payload)
         if state == "succeeded":
@@ -257,7 +256,7 @@ class JobRunner:
         last always sees the others finished; when two see it at once, the atomic
         claim of the group's record lets only one of them run the callback.
         """
-        async with self.runtime.unit_of_work():
+        async with self.host.unit_of_work():
             group = await self.store.get(group_id)
             if group is None or group.finished:
                 return Outcome(kind="skipped")
@@ -266,7 +265,7 @@ class JobRunner:
         failed = next((m for m in members if m is not None and m.state == "failed"), None)
         if failed is None and not all(m is not None and m.state == "succeeded" for m in members):
             return Outcome(kind="skipped")
-        async with self.runtime.unit_of_work():
+        async with self.host.unit_of_work():
             claimed = await self.store.claim(group_id, allow_running=allow_running)
         if claimed is None:
             return Outcome(kind="skipped")  # another process is settling it
@@ -283,7 +282,7 @@ class JobRunner:
         """The callback registered under ``name`` (``module:qualname``), imported if needed."""
         module, _, qualname = name.rpartition(":")
         try:
-            return self.runtime.callback_class(qualname or name)
+            return self.host.callback_class(qualname or name)
         except LookupError:
             if not module:
                 raise
@@ -292,11 +291,11 @@ class JobRunner:
             target = getattr(target, part)
         if not isinstance(target, type):
             raise LookupError(f"callback {name!r} is not a class")
-        self.runtime.register_callback(target)
+        self.host.register_callback(target)
         return target
 
     def _event(self, job: str, queue: str, state: str, seconds: float | None = None) -> None:
-        metrics = self.runtime.metrics
+        metrics = self.host.metrics
         if metrics is not None:
             metrics.job_event(job, queue, state, seconds)
 

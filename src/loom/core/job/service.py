@@ -15,7 +15,7 @@ import logging
 import time
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
 
@@ -35,11 +35,11 @@ from loom.core.job.handle import (
     JobTimeoutError,
     track_job,
 )
+from loom.core.job.host import JobExecutor, JobHost
 from loom.core.uow import current_unit_of_work
 
 if TYPE_CHECKING:
     from loom.core.job.store import JobRecord, JobStore
-    from loom.core.runtime import Runtime
 
 __all__ = [
     "InlineJobService",
@@ -49,6 +49,7 @@ __all__ = [
     "JobGroup",
     "JobHandle",
     "JobService",
+    "JobServiceHost",
     "JobTimeoutError",
     "callback_name",
     "qualified_name",
@@ -70,10 +71,14 @@ def _utc(value: dt.datetime) -> dt.datetime:
 
 
 class JobService:
-    """Injected into use cases and callbacks that start background work."""
+    """Injected into use cases and callbacks that start background work.
 
-    def __init__(self, runtime: Runtime, backend: JobBackend | None = None) -> None:
-        self._runtime = runtime
+    ``runtime`` is the application's :class:`~loom.core.runtime.Runtime`, or any other
+    :class:`~loom.core.job.host.JobHost` (the parameter keeps its public name).
+    """
+
+    def __init__(self, runtime: JobHost, backend: JobBackend | None = None) -> None:
+        self._host = runtime
         self._backend = backend
 
     @property
@@ -84,7 +89,7 @@ class JobService:
             from loom.core.job.backends import InProcessBackend
             from loom.core.job.store import MemoryJobStore
 
-            self._backend = InProcessBackend(self._runtime, MemoryJobStore())
+            self._backend = InProcessBackend(self._host, MemoryJobStore())
         return self._backend
 
     @backend.setter
@@ -116,12 +121,12 @@ class JobService:
         and the class attributes."""
         if countdown is not None and eta is not None:
             raise TypeError(f"dispatch({job_type.__qualname__}): pass countdown= or eta=, not both")
-        settings = self._runtime.job_settings(job_type)
+        settings = self._host.job_settings(job_type)
         from loom.core.observability.context import capture_trace_headers, current_trace_id
 
         for callback in (on_success, on_failure):
             if callback is not None:
-                self._runtime.register_callback(callback)
+                self._host.register_callback(callback)
         return JobEnvelope(
             job_id=uuid.uuid4().hex,
             job=qualified_name(job_type),
@@ -192,8 +197,8 @@ class JobService:
                 uow.before_commit(lambda e=envelope: store.add(e))  # type: ignore[misc]
                 uow.after_commit(lambda e=envelope: backend.submit(e))  # type: ignore[misc]
         else:
-            self._runtime.spawn(self._record_and_submit(envelopes, group))
-        metrics = self._runtime.metrics
+            self._host.spawn(self._record_and_submit(envelopes, group))
+        metrics = self._host.metrics
         if metrics is not None:
             for envelope in envelopes:
                 metrics.job_event(envelope.job, envelope.queue, "dispatched")
@@ -230,7 +235,7 @@ class JobService:
         if on_all_success is not None or on_any_failure is not None:
             for callback in (on_all_success, on_any_failure):
                 if callback is not None:
-                    self._runtime.register_callback(callback)
+                    self._host.register_callback(callback)
             group_id = uuid.uuid4().hex
             for member in members:
                 member.headers = {**member.headers, GROUP_HEADER: group_id}
@@ -251,7 +256,7 @@ class JobService:
     async def _record_and_submit(
         self, envelopes: list[JobEnvelope], group: JobEnvelope | None = None
     ) -> None:
-        async with self._runtime.unit_of_work():
+        async with self._host.unit_of_work():
             if group is not None:
                 await _add_group(self.store, group)
             for envelope in envelopes:
@@ -268,7 +273,7 @@ class JobService:
     ) -> Any:
         """Run ``job_type`` now, in this process (inside the caller's transaction), and
         return its result. No record, no retries, no callbacks: a plain call."""
-        return await self._runtime.execute(job_type, params=params, payload=payload)
+        return await self._host.execute(job_type, params=params, payload=payload)
 
     async def status(self, job_id: str) -> JobRecord | None:
         """The job's record (state, attempts, result or error), or ``None``."""
@@ -290,20 +295,29 @@ class JobService:
             await asyncio.sleep(poll)
 
 
+class JobServiceHost(JobHost, Protocol):
+    """A :class:`JobHost` that has a job service already: :class:`InlineJobService`
+    shares that service's job records (``Runtime`` is one)."""
+
+    @property
+    def job_service(self) -> JobService: ...
+
+
 class InlineJobService(JobService):
     """Runs each dispatched job in this process right after the dispatching commit,
     then its callback, before the request that dispatched it returns.
 
-    ``factory`` is the :class:`~loom.core.runtime.Runtime` (it builds jobs and
-    callbacks through DI); ``executor`` optionally replaces it for running the jobs'
-    plans (anything with the runtime's ``execute``). A job's error goes to its
+    ``factory`` is the :class:`~loom.core.runtime.Runtime`, or any
+    :class:`JobServiceHost` (it builds jobs and callbacks through DI); ``executor``
+    optionally replaces it for running the jobs' plans (any
+    :class:`~loom.core.job.host.JobExecutor`). A job's error goes to its
     ``on_failure`` callback and its handle, never to the dispatcher; retries follow
     ``__retries__``. A job with a countdown or an eta runs in the background when due,
     so the request is not held for it. Records are kept as on every backend
     (``GET /jobs/{id}``, ``status``).
     """
 
-    def __init__(self, factory: Runtime, executor: Any = None) -> None:
+    def __init__(self, factory: JobServiceHost, executor: JobExecutor | None = None) -> None:
         from loom.core.job.backends.inline import InlineBackend
         from loom.core.job.store import MemoryJobStore
 

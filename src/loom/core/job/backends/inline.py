@@ -9,14 +9,11 @@ awaited by the commit, instead of later on a worker.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
 
 from loom.core.job.envelope import JobEnvelope
+from loom.core.job.host import JobExecutor, JobHost
 from loom.core.job.runner import JobRunner, Outcome
 from loom.core.job.store import JobStore
-
-if TYPE_CHECKING:
-    from loom.core.runtime import Runtime
 
 __all__ = ["InlineBackend", "run_attempts"]
 
@@ -33,22 +30,22 @@ async def run_attempts(runner: JobRunner, envelope: JobEnvelope) -> Outcome:
 class InlineBackend:
     """Runs each submitted job at once; one due later runs in the background."""
 
-    def __init__(self, runtime: Runtime, store: JobStore, executor: Any = None) -> None:
-        self.runtime = runtime
+    def __init__(self, host: JobHost, store: JobStore, executor: JobExecutor | None = None) -> None:
+        self.host = host
         self.store = store
-        self.runner = JobRunner(runtime, store, executor)
+        self.runner = JobRunner(host, store, executor)
 
     def __repr__(self) -> str:
         return "InlineBackend()"
 
     async def submit(self, envelope: JobEnvelope) -> None:
-        async with self.runtime.unit_of_work():
+        async with self.host.unit_of_work():
             await self.store.mark_enqueued(envelope.job_id)
         delay = envelope.delay()
         if delay > 0:
             # Holding the dispatching request for the countdown would turn a delay
             # into latency: the job waits on the loop instead.
-            self.runtime.spawn(self._later(envelope, delay))
+            self.host.spawn(self._later(envelope, delay))
             return
         await run_attempts(self.runner, envelope)
 

@@ -20,14 +20,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import TYPE_CHECKING
 
 from loom.core.job.envelope import JobEnvelope
+from loom.core.job.host import JobHost
 from loom.core.job.runner import JobRunner
 from loom.core.job.store import JobStore, utcnow
-
-if TYPE_CHECKING:
-    from loom.core.runtime import Runtime
 
 __all__ = ["InProcessBackend"]
 
@@ -47,16 +44,16 @@ class InProcessBackend:
 
     def __init__(
         self,
-        runtime: Runtime,
+        host: JobHost,
         store: JobStore,
         *,
         concurrency: int = 4,
         shutdown_timeout: float = 10.0,
         recover_every: float = 15.0,
     ) -> None:
-        self.runtime = runtime
+        self.host = host
         self.store = store
-        self.runner = JobRunner(runtime, store)
+        self.runner = JobRunner(host, store)
         self.concurrency = max(1, concurrency)
         self.shutdown_timeout = shutdown_timeout
         self.recover_every = recover_every
@@ -73,8 +70,8 @@ class InProcessBackend:
         self._active: set[str] = set()
         self._closing = False
         self._stopped = False
-        runtime.startup_hooks.append(self.start)
-        runtime.shutdown_hooks.append(self.stop)
+        host.startup_hooks.append(self.start)
+        host.shutdown_hooks.append(self.stop)
 
     def __repr__(self) -> str:
         return f"InProcessBackend(concurrency={self.concurrency})"
@@ -156,7 +153,7 @@ class InProcessBackend:
             return
         for job_id in job_ids:
             try:
-                async with self.runtime.unit_of_work():
+                async with self.host.unit_of_work():
                     await release(job_id)
             except Exception:
                 log.warning("job %s: could not return it to pending", job_id, exc_info=True)
@@ -243,7 +240,7 @@ class InProcessBackend:
             while True:
                 await asyncio.sleep(self._lease / 3)
                 try:
-                    async with self.runtime.unit_of_work():
+                    async with self.host.unit_of_work():
                         await self.store.renew(job_id)  # type: ignore[attr-defined]
                 except Exception:
                     log.warning("job %s: could not renew its lease", job_id, exc_info=True)
