@@ -198,7 +198,14 @@ def build_openapi(
         return [add(t)]
 
     for i, route in enumerate(routes):
-        body = route.plan.codec.json_schema_type() if route.plan.codec is not None else None
+        body = None
+        if route.plan.codec is not None:
+            model = getattr(route.use_case, "model", None) or route.model
+            if model is not None:
+                # As the request path does at boot: the schema type then carries the
+                # column lengths as maxLength, from the annotation the decoder checks.
+                route.plan.codec.bind_columns(model_info(model))
+            body = route.plan.codec.json_schema_type()
         result = route.plan.result_type
         if result is Any or result is None:
             result = getattr(route.use_case, "result_type", Any)
@@ -254,10 +261,6 @@ def build_openapi(
         if body_i is not None:
             codec = route.plan.codec
             assert codec is not None
-            model = getattr(route.use_case, "model", None) or route.model
-            if model is not None:
-                codec.bind_columns(model_info(model))  # as the request path does at boot
-            _document_lengths(components, schemas[body_i], codec.column_lengths)
             _document_aliases(components, schemas[body_i], codec.py_names)
             op["requestBody"] = {
                 # The codec's own flag: without a body, an all-optional command is empty.
@@ -381,24 +384,6 @@ def _link_creates(
             op = paths.get(keys.get(_bare(route.path), route.path), {}).get("post")
             if op is not None:
                 op["responses"]["201"]["links"] = links
-
-
-def _document_lengths(
-    components: dict[str, Any], schema: dict[str, Any], lengths: dict[str, int]
-) -> None:
-    """``maxLength`` on the body properties a use case writes into a column."""
-    if not lengths:
-        return
-    ref = schema.get("$ref", "")
-    target = components.get(ref.rsplit("/", 1)[-1], schema) if ref else schema
-    properties = target.get("properties", {})
-    for wire, length in lengths.items():
-        prop = properties.get(wire)
-        if prop is None:
-            continue
-        for member in [prop, *prop.get("anyOf", [])]:
-            if member.get("type") == "string":
-                member["maxLength"] = min(length, member.get("maxLength", length))
 
 
 def _document_aliases(

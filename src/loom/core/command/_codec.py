@@ -7,7 +7,9 @@ JSON parse, a key normalisation (snake_case and camelCase both accepted) and one
 
 from __future__ import annotations
 
+import collections.abc
 import copy
+import inspect
 import math
 import re
 import types
@@ -24,6 +26,8 @@ from loom.core.validation import from_msgspec
 __all__ = ["CommandCodec", "codec_for"]
 
 _json_decoder = msgspec.json.Decoder()
+# How the command is built from the struct the convert made (CommandCodec._build).
+_NOTHING, _POSITIONAL, _KEYWORDS, _WITH_HIDDEN = 0, 1, 2, 3
 _MAX_KEY_SETS = 512
 
 
@@ -31,11 +35,15 @@ class CommandCodec:
     """Decodes dicts or JSON bytes into ``command_type`` and records ``fields_set``."""
 
     __slots__ = (
+        "_bounded",
+        "_build",
         "_direct",
         "_int_fields",
         "_not_null",
+        "_positional",
         "_schema_type",
         "_sent",
+        "_target",
         "_wire_keys",
         "body_required",
         "column_lengths",
@@ -70,18 +78,7 @@ class CommandCodec:
         if self.hidden:
             self.input_type: type[msgspec.Struct] = msgspec.defstruct(
                 f"{command_type.__name__}Input",
-                [
-                    (f.name, f.type)
-                    if f.default is msgspec.NODEFAULT and f.default_factory is msgspec.NODEFAULT
-                    else (
-                        f.name,
-                        f.type,
-                        f.default
-                        if f.default is not msgspec.NODEFAULT
-                        else msgspec.field(default_factory=f.default_factory),
-                    )
-                    for f in visible
-                ],
+                [_spec(f, f.type) for f in visible],
                 kw_only=True,
                 rename={f.name: f.encode_name for f in visible},
                 module=command_type.__module__,
@@ -112,11 +109,34 @@ class CommandCodec:
         self.column_lengths: dict[str, int] = {}
         """Wire name -> the length of the model column a text field is written to
         (:meth:`bind_columns`): checked here and documented as ``maxLength``."""
-        # Fields holding integers (also in lists or nested structs): the document bounds
-        # every integer to int64, as the columns store them.
-        self._int_fields: tuple[str, ...] = tuple(
-            f.encode_name for f in visible if _mentions_int(f.type, set())
+        # The input type with its bounds stated as msgspec constraints (every integer
+        # within int64, as the columns store them; column lengths once bound), so the
+        # one ``msgspec.convert`` checks them in C instead of a Python pass over every
+        # body; ``json_schema_type`` documents the lengths from the same annotation.
+        # None when there is nothing to bound (the command is converted into directly).
+        self._bounded: type[msgspec.Struct] | None = None
+        # Fields whose integers sit inside nested structs (deriving bounded copies of a
+        # user's nested structs is not worth it): checked in Python after the convert.
+        self._int_fields: tuple[str, ...] = ()
+        # The command takes its fields positionally, in the bounded type's order. With
+        # bounds the convert makes a bounded struct and the command is built from it;
+        # measured (timeit, a 6-field command, 5 ints/str/float sent in wire names):
+        # convert into the bounded type + ``command(*astuple(obj))`` ~400 ns, against
+        # ~600-720 ns for converting straight into the command plus the Python int64
+        # pass it replaces, ~560 ns for converting twice (bounded, then command) and
+        # ~600-790 ns for ``command(**asdict(obj))``: positional when the command allows
+        # it, keywords only otherwise. Without bounds the command is converted into
+        # directly, as before. Whole ``decode``: 1365 -> 1016 ns (1539 -> 1066 ns with a
+        # column length), a command without ints unchanged (885 -> 881 ns).
+        params = list(inspect.signature(command_type).parameters.values())
+        self._positional = (
+            not self.hidden
+            and [p.name for p in params] == [f.name for f in fields]
+            and all(p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD for p in params)
         )
+        self._target: type[msgspec.Struct] = command_type
+        self._build = _NOTHING
+        self._derive_bounded()
 
     def decode_json(self, raw: bytes) -> msgspec.Struct:
         if not raw or raw.isspace():
@@ -159,8 +179,7 @@ class CommandCodec:
                     normalised[wire] = value
         if self._not_null:
             self._refuse_nulls(normalised)
-        direct = self._direct
-        target = self.command_type if direct else self.input_type
+        target = self._target
         try:
             obj = msgspec.convert(normalised, target)
         except msgspec.ValidationError as exc:
@@ -169,13 +188,16 @@ class CommandCodec:
             normalised, obj = _convert_integral_floats(normalised, target, exc)
         if self._int_fields:
             self._check_int_range(normalised)
-        if self.column_lengths:
-            self._check_lengths(normalised)
-        if self.hidden and not direct:
-            values = msgspec.structs.asdict(obj)
-            for name, default in self.hidden_defaults.items():
-                values[name] = default() if callable(default) else default
-            obj = self.command_type(**values)
+        build = self._build
+        if build:  # the convert made a bounded or input struct: the command from it
+            if build == _POSITIONAL:
+                obj = self.command_type(*msgspec.structs.astuple(obj))
+            else:
+                values = msgspec.structs.asdict(obj)
+                if build == _WITH_HIDDEN:
+                    for name, default in self.hidden_defaults.items():
+                        values[name] = default() if callable(default) else default
+                obj = self.command_type(**values)
         set_fields_set(obj, self._fields_sent(normalised))
         return obj
 
@@ -193,7 +215,9 @@ class CommandCodec:
         """Give each plain text field named like a column of ``info`` (a ``ModelInfo``)
         that column's length: a use case that writes its command into the model then
         refuses an over-long value as the document says, before the repository does.
-        Called at start-up for each route; idempotent (the shortest length wins)."""
+        Called at start-up for each route and by the OpenAPI document; idempotent
+        (the shortest length wins), and the bounded type is rebuilt only on a change."""
+        before = dict(self.column_lengths)
         for f in msgspec.structs.fields(self.input_type):
             col = info.column(f.name)
             length = getattr(getattr(col, "decl", None), "length", None)
@@ -203,18 +227,44 @@ class CommandCodec:
                 continue
             known = self.column_lengths.get(f.encode_name)
             self.column_lengths[f.encode_name] = length if known is None else min(known, length)
+        if self.column_lengths != before:
+            self._derive_bounded()
+
+    def _derive_bounded(self) -> None:
+        """(Re)build the bounded input type from the input type and the column lengths."""
+        fields: list[Any] = []
+        changed = False
+        nested_ints: list[str] = []
+        for f in msgspec.structs.fields(self.input_type):
+            annotation, complete = _bounded(f.type, set())
+            length = self.column_lengths.get(f.encode_name)
+            if length is not None:
+                annotation = _with_max_length(annotation, length)
+            if not complete:
+                nested_ints.append(f.encode_name)
+            changed = changed or annotation is not f.type
+            fields.append(_spec(f, annotation))
+        self._int_fields = tuple(nested_ints)
+        self._schema_type = None
+        self._bounded = self._like_input(self.input_type.__name__, fields) if changed else None
+        # Decided here, not per body: what the convert targets and how the command is
+        # then built (nothing to build when the convert made the command itself).
+        if self._bounded is not None:
+            self._target = self._bounded
+        else:
+            self._target = self.command_type if self._direct else self.input_type
+        if not self._direct:
+            self._build = _WITH_HIDDEN  # hidden fields without a struct default
+        elif self._bounded is None:
+            self._build = _NOTHING
+        else:
+            self._build = _POSITIONAL if self._positional else _KEYWORDS
 
     def _nul_in_fields(self, data: Any) -> bool:
         if not isinstance(data, dict):
             return False
         key_map = self.key_map
         return any(isinstance(k, str) and k in key_map and _has_nul(v) for k, v in data.items())
-
-    def _check_lengths(self, normalised: dict[str, Any]) -> None:
-        for wire, length in self.column_lengths.items():
-            value = normalised.get(wire)
-            if type(value) is str and len(value) > length:
-                raise ValidationError.single(wire, f"Expected str of length <= {length}")
 
     def _check_int_range(self, normalised: dict[str, Any]) -> None:
         for wire in self._int_fields:
@@ -232,35 +282,51 @@ class CommandCodec:
             raise ValidationError(f"{where}: may be left out, but not null", errors=errors)
 
     def json_schema_type(self) -> type[msgspec.Struct]:
-        """The type whose schema describes what a client may send (a ``Patch[T]``
-        that refuses null is shown as an optional ``T``)."""
-        if not self._not_null:
+        """The type whose schema describes what a client may send: a ``Patch[T]``
+        that refuses null is shown as an optional ``T``, a text field bound to a column
+        (:meth:`bind_columns`) has that column's ``maxLength``, from the same
+        annotation the decoder checks. Integers are not bounded here: the OpenAPI
+        document bounds every integer it shows to int64 (results and parameters too)."""
+        if not self._not_null and not self.column_lengths:
             return self.input_type
         if self._schema_type is None:
             refused = {wire for wire, _ in self._not_null}
             fields: list[Any] = []
             for f in msgspec.structs.fields(self.input_type):
+                annotation = f.type
+                length = self.column_lengths.get(f.encode_name)
+                if length is not None:
+                    annotation = _with_max_length(annotation, length)
                 if f.encode_name in refused:
-                    fields.append((f.name, _without_none(f.type), msgspec.UNSET))
-                elif f.default is not msgspec.NODEFAULT:
-                    fields.append((f.name, f.type, f.default))
-                elif f.default_factory is not msgspec.NODEFAULT:
-                    fields.append(
-                        (f.name, f.type, msgspec.field(default_factory=f.default_factory))
-                    )
+                    fields.append((f.name, _without_none(annotation), msgspec.UNSET))
                 else:
-                    fields.append((f.name, f.type))
-            self._schema_type = msgspec.defstruct(
-                self.command_type.__name__,
-                fields,
-                kw_only=True,
-                rename={f.name: f.encode_name for f in msgspec.structs.fields(self.input_type)},
-                module=self.command_type.__module__,
-            )
+                    fields.append(_spec(f, annotation))
+            # The component's name as before this type: the input type's, or the
+            # command's when a Patch refuses null (as that rewrite has always named it).
+            name = self.command_type.__name__ if self._not_null else self.input_type.__name__
+            self._schema_type = self._like_input(name, fields)
         return self._schema_type
 
+    def _like_input(self, name: str, fields: list[Any]) -> type[msgspec.Struct]:
+        """A struct with the input type's wire names and ``fields``."""
+        return msgspec.defstruct(
+            name,
+            fields,
+            kw_only=True,
+            rename={f.name: f.encode_name for f in msgspec.structs.fields(self.input_type)},
+            module=self.command_type.__module__,
+        )
 
-_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+def _spec(f: msgspec.structs.FieldInfo, annotation: Any) -> tuple[Any, ...]:
+    """``f`` as a ``defstruct`` field typed ``annotation``, keeping its default."""
+    if f.default is not msgspec.NODEFAULT:
+        return (f.name, annotation, f.default)
+    if f.default_factory is not msgspec.NODEFAULT:
+        return (f.name, annotation, msgspec.field(default_factory=f.default_factory))
+    return (f.name, annotation)
+
+
 _FLOAT_FOR_INT = re.compile(r"Expected `[^`]*\bint\b[^`]*`, got `float` - at `\$(.*)`")
 _PATH_STEP = re.compile(r"\.([^.\[]+)|\[(\d+)\]")
 
@@ -275,21 +341,90 @@ def _has_nul(value: Any) -> bool:
     return False
 
 
-def _mentions_int(annotation: Any, seen: set[Any]) -> bool:
-    """Whether a value of this type may hold an ``int`` (``list[int]``, a struct with one)."""
+# As loom.core.model._write's (which imports the command package: not importable here).
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+_INT64 = msgspec.Meta(ge=INT64_MIN, le=INT64_MAX)
+_CONTAINERS = (
+    list,
+    tuple,
+    set,
+    frozenset,
+    dict,
+    collections.abc.Sequence,
+    collections.abc.MutableSequence,
+    collections.abc.Set,
+    collections.abc.MutableSet,
+    collections.abc.Mapping,
+    collections.abc.MutableMapping,
+)
+_OUT_OF_INT64 = re.compile(
+    rf"Expected `int` (?:>= {INT64_MIN}|<= {INT64_MAX}) - at `\$\.([^.\[`]+)"
+)
+
+
+def _bounded(annotation: Any, seen: set[Any]) -> tuple[Any, bool]:
+    """``annotation`` with every ``int`` in it bounded to int64 (a bound the type
+    already declares is kept), and whether that covers all of its ints: those inside a
+    nested struct are left to the Python check (the struct is the user's own type)."""
     if annotation is int:
-        return True
+        return Annotated[int, _INT64], True
+    origin = typing.get_origin(annotation)
+    if origin is Annotated:
+        inner, *extras = typing.get_args(annotation)
+        if inner is int:
+            declared = {
+                name
+                for meta in extras
+                if isinstance(meta, msgspec.Meta)
+                for name in ("ge", "gt", "le", "lt")
+                if getattr(meta, name) is not None
+            }
+            low = None if declared & {"ge", "gt"} else INT64_MIN
+            high = None if declared & {"le", "lt"} else INT64_MAX
+            if low is None and high is None:
+                return annotation, True
+            return Annotated[int, *extras, msgspec.Meta(ge=low, le=high)], True
+        new, complete = _bounded(inner, seen)
+        return (annotation if new is inner else Annotated[new, *extras]), complete
     if isinstance(annotation, type) and issubclass(annotation, msgspec.Struct):
         if annotation in seen:
-            return False
+            return annotation, True
         seen.add(annotation)
-        return any(_mentions_int(f.type, seen) for f in msgspec.structs.fields(annotation))
-    return any(_mentions_int(arg, seen) for arg in typing.get_args(annotation))
+        # Complete only if none of its fields would need a bound.
+        return annotation, all(
+            _bounded(f.type, seen) == (f.type, True) for f in msgspec.structs.fields(annotation)
+        )
+    args = typing.get_args(annotation)
+    results = [(a, True) if a is Ellipsis else _bounded(a, seen) for a in args]
+    complete = all(ok for _, ok in results)
+    if all(new is old for (new, _), old in zip(results, args, strict=True)):
+        return annotation, complete
+    news = tuple(new for new, _ in results)
+    if origin in (typing.Union, types.UnionType):
+        return typing.Union[news], complete  # noqa: UP007
+    if origin in _CONTAINERS:
+        return origin[news], complete
+    # Another generic holding an int (a user's own): left as it is, checked in Python.
+    return annotation, False
+
+
+def _with_max_length(annotation: Any, length: int) -> Any:
+    """The plain ``str`` in ``annotation`` (``str``, ``str | None``, ``Patch[str]``)
+    given ``max_length`` (the column's length)."""
+    if annotation is str:
+        return Annotated[str, msgspec.Meta(max_length=length)]
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is Annotated:
+        return Annotated[_with_max_length(args[0], length), *args[1:]]
+    if origin in (typing.Union, types.UnionType):
+        return typing.Union[tuple(_with_max_length(a, length) for a in args)]  # noqa: UP007
+    return annotation
 
 
 def _ints_in_range(value: Any) -> bool:
     if type(value) is int:
-        return _INT64_MIN <= value <= _INT64_MAX
+        return INT64_MIN <= value <= INT64_MAX
     if isinstance(value, (list, tuple)):
         return all(_ints_in_range(v) for v in value)
     if isinstance(value, dict):
@@ -342,7 +477,16 @@ def _convert_integral_floats(
             return data, msgspec.convert(data, target)
         except msgspec.ValidationError as again:
             exc = again
-    raise from_msgspec(exc) from None
+    raise _as_422(exc) from None
+
+
+def _as_422(exc: msgspec.ValidationError) -> ValidationError:
+    """The 422 for a failed convert: an int beyond int64 says so, naming the body's
+    field (also for an item of a list), as the Python check did before msgspec did it."""
+    out_of_range = _OUT_OF_INT64.match(str(exc))
+    if out_of_range is not None:
+        return ValidationError.single(out_of_range[1], "integer out of range")
+    return from_msgspec(exc)
 
 
 def _without_none(annotation: Any) -> Any:

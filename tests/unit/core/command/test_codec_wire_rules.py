@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+import msgspec
 import pytest
 
-from loom.core.command import Command, Patch
+from loom.core.command import Command, Internal, Patch, fields_set
 from loom.core.command._codec import CommandCodec
 from loom.core.errors import ValidationError
 from loom.core.model import BaseModel, ColumnField, model_info
@@ -91,3 +94,78 @@ def test_both_spellings_of_one_field_are_refused() -> None:
     codec = CommandCodec(Named)
     assert codec.decode_json(b'{"full_name": "a"}').full_name == "a"
     assert "not both" in _fails(codec, b'{"fullName": "a", "full_name": "b"}')
+
+
+class Part(msgspec.Struct):
+    count: int
+
+
+class Nested(Command, frozen=True):
+    parts: list[Part]
+    limit: Annotated[int, msgspec.Meta(ge=0)] = 0
+    counts: dict[str, int] = {}
+
+
+class KeywordOnly(Command, frozen=True):
+    note: str = ""
+    qty: int
+
+
+class HiddenWithDefault(Command, frozen=True):
+    qty: int
+    owner_id: Internal[int] = 7
+
+
+class HiddenNoDefault(Command, frozen=True):
+    qty: int
+    owner_id: Internal[int]
+
+
+def test_an_int64_overflow_names_the_body_field_also_from_a_list_or_a_dict() -> None:
+    codec = CommandCodec(Nested)
+    cases = {
+        b'{"parts": [], "limit": 9223372036854775808}': "limit",
+        b'{"parts": [], "counts": {"a": -9223372036854775809}}': "counts",
+        b'{"parts": [{"count": 9223372036854775808}]}': "parts",  # inside a nested struct
+    }
+    for raw, field in cases.items():
+        with pytest.raises(ValidationError) as caught:
+            codec.decode_json(raw)
+        assert (caught.value.errors[0].field, caught.value.errors[0].message) == (
+            field,
+            "integer out of range",
+        )
+    # A bound the type declares itself still speaks for itself.
+    assert _fails(codec, b'{"parts": [], "limit": -1}') == "Expected int >= 0"
+
+
+def test_bounded_decoding_builds_the_command_type_itself() -> None:
+    for codec, raw, expected in (
+        (CommandCodec(CreateItem), b'{"code": "a", "qty": 2}', CreateItem(code="a", qty=2)),
+        (CommandCodec(KeywordOnly), b'{"qty": 2}', KeywordOnly(qty=2)),
+        (
+            CommandCodec(Nested),
+            b'{"parts": [{"count": 1}], "limit": 3}',
+            Nested(parts=[Part(count=1)], limit=3),
+        ),
+    ):
+        decoded = codec.decode_json(raw)
+        assert type(decoded) is type(expected)
+        assert decoded == expected
+
+
+def test_bounded_decoding_keeps_hidden_fields_out_of_the_body() -> None:
+    for command_type, owner in ((HiddenWithDefault, 7), (HiddenNoDefault, None)):
+        codec = CommandCodec(command_type)
+        cmd = codec.decode({"qty": 2, "ownerId": 99})
+        assert (type(cmd), cmd.qty, cmd.owner_id) == (command_type, 2, owner)  # type: ignore[attr-defined]
+        assert fields_set(cmd) == {"qty"}
+        assert _fails(codec, b'{"qty": 9223372036854775808}') == "integer out of range"
+
+
+def test_the_schema_type_of_a_bound_codec_shows_the_column_length() -> None:
+    codec = CommandCodec(PatchItem)
+    codec.bind_columns(model_info(CwItem))
+    schema = msgspec.json.schema(codec.json_schema_type())
+    (definition,) = schema["$defs"].values()
+    assert definition["properties"]["code"]["maxLength"] == 5
