@@ -13,49 +13,27 @@ package importing its own submodules would be a cycle.
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 
-SRC = Path(__file__).resolve().parents[2] / "src"
+from tests.import_graph import SRC, from_base, import_nodes, module_of
 
 
-def _module_name(path: Path) -> str:
-    parts = list(path.relative_to(SRC).with_suffix("").parts)
-    if parts[-1] == "__init__":
-        parts.pop()
-    return ".".join(parts)
-
-
-def _modules() -> dict[str, Path]:
-    return {_module_name(path): path for path in sorted((SRC / "loom").rglob("*.py"))}
-
-
-def _is_type_checking(test: ast.expr) -> bool:
-    if isinstance(test, ast.Name):
-        return test.id == "TYPE_CHECKING"
-    return isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
-
-
-def _import_nodes(tree: ast.AST) -> Iterator[ast.Import | ast.ImportFrom]:
-    """Every import statement that runs, at any depth (``if TYPE_CHECKING:`` bodies
-    skipped, their ``else`` kept)."""
-    stack: list[ast.AST] = [tree]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            yield node
-            continue
-        if isinstance(node, ast.If) and _is_type_checking(node.test):
-            stack.extend(node.orelse)
-            continue
-        stack.extend(ast.iter_child_nodes(node))
+def _modules() -> dict[str, tuple[Path, bool]]:
+    """Loom module name -> its file and whether it is a package."""
+    found = {}
+    for path in sorted((SRC / "loom").rglob("*.py")):
+        name, is_package = module_of(path)
+        found[name] = (path, is_package)
+    return found
 
 
 def _targets(
-    node: ast.Import | ast.ImportFrom, module: str, is_package: bool, known: dict[str, Path]
+    node: ast.Import | ast.ImportFrom, module: str, is_package: bool, known: Collection[str]
 ) -> set[str]:
+    """The Loom modules an import loads: the most specific known module it names."""
+    found = set()
     if isinstance(node, ast.Import):
-        found = set()
         for alias in node.names:
             name = alias.name
             while name and name not in known:
@@ -63,14 +41,7 @@ def _targets(
             if name:
                 found.add(name)
         return found
-    if node.level:
-        package = module if is_package else module.rpartition(".")[0]
-        for _ in range(node.level - 1):
-            package = package.rpartition(".")[0]
-        base = f"{package}.{node.module}" if node.module else package
-    else:
-        base = node.module or ""
-    found = set()
+    base = from_base(node, module, is_package)
     for alias in node.names:
         child = f"{base}.{alias.name}"
         if child in known:
@@ -84,11 +55,10 @@ def import_graph() -> dict[str, set[str]]:
     """Loom module -> the Loom modules it imports at run time."""
     known = _modules()
     graph: dict[str, set[str]] = {}
-    for name, path in known.items():
+    for name, (path, is_package) in known.items():
         tree = ast.parse(path.read_text(), filename=str(path))
-        is_package = path.name == "__init__.py"
         edges: set[str] = set()
-        for node in _import_nodes(tree):
+        for node in import_nodes(tree):
             edges |= _targets(node, name, is_package, known)
         edges.discard(name)
         graph[name] = edges
@@ -180,7 +150,7 @@ def test_the_graph_sees_deferred_imports_and_skips_type_checking_ones() -> None:
     tree = ast.parse(source)
     known = _modules()
     targets = set()
-    for node in _import_nodes(tree):
+    for node in import_nodes(tree):
         targets |= _targets(node, "loom.x", False, known)
     assert targets == {"loom.core.errors"}
 

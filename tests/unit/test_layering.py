@@ -11,9 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from test_import_cycles import _import_nodes
+from tests.import_graph import SRC, import_nodes, imported_names, module_of, names_under
 
-SRC = Path(__file__).resolve().parents[2] / "src"
 CORE = SRC / "loom" / "core"
 ADAPTERS = (CORE / "repository" / "sqlalchemy", CORE / "backend" / "sqlalchemy")
 FORBIDDEN = ("fastapi", "starlette", "celery", "kombu", "sqlalchemy", "loom.rest", "loom.celery")
@@ -59,26 +58,11 @@ NOT_IN_ASGI = ("fastapi", "loom.rest.fastapi")
 
 
 def _run_time_imports(source: str, module: str, is_package: bool) -> set[str]:
-    """The absolute names a module's run-time imports load: for ``from a import b``,
-    ``a`` and ``a.b`` (``b`` may be a module); relative imports made absolute."""
+    """The absolute names a module's run-time imports may load."""
     names: set[str] = set()
-    for node in _import_nodes(ast.parse(source)):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-            continue
-        base = node.module or ""
-        if node.level:
-            package = module if is_package else module.rpartition(".")[0]
-            for _ in range(node.level - 1):
-                package = package.rpartition(".")[0]
-            base = f"{package}.{base}" if base else package
-        names.add(base)
-        names.update(f"{base}.{alias.name}" for alias in node.names)
+    for node in import_nodes(ast.parse(source)):
+        names.update(imported_names(node, module, is_package))
     return names
-
-
-def _forbidden(names: set[str], prefixes: tuple[str, ...]) -> list[str]:
-    return sorted(n for n in names if any(n == p or n.startswith(p + ".") for p in prefixes))
 
 
 def test_the_import_walk_sees_deferred_and_relative_imports_but_not_type_checking_ones() -> None:
@@ -89,18 +73,11 @@ def test_the_import_walk_sees_deferred_and_relative_imports_but_not_type_checkin
         "from ..fastapi import app\n"
     )
     names = _run_time_imports(source, "loom.rest.asgi._x", is_package=False)
-    assert _forbidden(names, NOT_IN_ASGI) == [
+    assert names_under(names, NOT_IN_ASGI) == [
         "fastapi.routing",
         "loom.rest.fastapi",
         "loom.rest.fastapi.app",
     ]
-
-
-def _module_of(path: Path) -> tuple[str, bool]:
-    """A source file's module name, and whether it is a package's ``__init__``."""
-    parts = path.relative_to(SRC).with_suffix("").parts
-    is_package = parts[-1] == "__init__"
-    return ".".join(parts[:-1] if is_package else parts), is_package
 
 
 def test_rest_asgi_imports_no_fastapi() -> None:
@@ -108,15 +85,17 @@ def test_rest_asgi_imports_no_fastapi() -> None:
     assert len(paths) > 1, f"no modules found under {ASGI}"
     offenders = []
     for path in paths:
-        names = _run_time_imports(path.read_text(), *_module_of(path))
-        offenders += [f"{path.relative_to(SRC)}: {name}" for name in _forbidden(names, NOT_IN_ASGI)]
+        names = _run_time_imports(path.read_text(), *module_of(path))
+        offenders += [
+            f"{path.relative_to(SRC)}: {name}" for name in names_under(names, NOT_IN_ASGI)
+        ]
     assert offenders == []
 
 
 def test_importing_every_rest_asgi_module_loads_no_fastapi() -> None:
     """What the source check cannot see: a module it imports that imports FastAPI.
     Run in a fresh interpreter, where nothing else has loaded FastAPI yet."""
-    modules = [_module_of(path)[0] for path in sorted(ASGI.rglob("*.py"))]
+    modules = [module_of(path)[0] for path in sorted(ASGI.rglob("*.py"))]
     probe = f"import sys, {', '.join(modules)}; print('fastapi' in sys.modules)"
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert loaded.returncode == 0, loaded.stderr

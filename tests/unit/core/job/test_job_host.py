@@ -12,10 +12,10 @@ import ast
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
-from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.import_graph import SRC, import_nodes, imported_names, module_of, names_under
 
 from loom.core.config.settings import AppSettings, JobsSettings
 from loom.core.job.backends import InlineBackend, InProcessBackend
@@ -23,7 +23,6 @@ from loom.core.job.host import JobHost
 from loom.core.job.service import InlineJobService, JobService
 from loom.core.job.store import MemoryJobStore
 
-SRC = Path(__file__).resolve().parents[4] / "src"
 #: The modules that must see the application only as a ``JobHost``.
 HOSTED = [
     *sorted((SRC / "loom" / "core" / "job").rglob("*.py")),
@@ -32,32 +31,13 @@ HOSTED = [
 RUNTIME = "loom.core.runtime"
 
 
-def _module_name(path: Path) -> str:
-    parts = list(path.relative_to(SRC).with_suffix("").parts)
-    if parts[-1] == "__init__":
-        parts.pop()
-    return ".".join(parts)
-
-
 def runtime_imports(source: str, module: str, is_package: bool = False) -> list[str]:
     """Every import of ``loom.core.runtime`` in ``source``, at any depth: under ``if
     TYPE_CHECKING:`` and inside functions too (a typing-only import still ties the
     module to the runtime)."""
     found: list[str] = []
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Import):
-            names = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                package = module if is_package else module.rpartition(".")[0]
-                for _ in range(node.level - 1):
-                    package = package.rpartition(".")[0]
-                base = f"{package}.{base}" if base else package
-            names = [base, *(f"{base}.{alias.name}" for alias in node.names)]
-        else:
-            continue
-        found += [n for n in names if n == RUNTIME or n.startswith(RUNTIME + ".")]
+    for node in import_nodes(ast.parse(source), typing_only=True):
+        found += names_under(imported_names(node, module, is_package), (RUNTIME,))
     return found
 
 
@@ -93,11 +73,7 @@ def test_job_modules_do_not_import_the_runtime() -> None:
     offenders = {
         str(path.relative_to(SRC)): found
         for path in HOSTED
-        if (
-            found := runtime_imports(
-                path.read_text(), _module_name(path), path.name == "__init__.py"
-            )
-        )
+        if (found := runtime_imports(path.read_text(), *module_of(path)))
     }
     assert offenders == {}
 
