@@ -260,6 +260,22 @@ def test_body_integers_are_bounded_to_int64(app_client: TestClient, doc: dict[st
     assert response.status_code == 422, response.text
 
 
+def test_body_text_is_bounded_by_its_column_in_the_document_and_the_decoder(
+    app_client: TestClient, doc: dict[str, Any]
+) -> None:
+    # sku is ColumnField(length=32): the document says so and the request is refused
+    # with 422 before the database would (one bound, one source).
+    schema = doc["paths"]["/products/"]["post"]["requestBody"]["content"]["application/json"]
+    fits = {"sku": "L" * 32, "name": "n", "priceCents": 1}
+    too_long = {**fits, "sku": "L" * 33}
+    assert matches(doc, schema["schema"], fits)
+    assert not matches(doc, schema["schema"], too_long)
+    refused = app_client.post("/products", json=too_long)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["errors"][0]["field"] == "sku"
+    assert app_client.post("/products", json=fits).status_code == 201
+
+
 def test_an_int_field_takes_a_number_without_fraction(app_client: TestClient) -> None:
     created = app_client.post("/products", json={"sku": "F-1", "name": "f", "priceCents": 300.0})
     assert created.status_code == 201, created.text
