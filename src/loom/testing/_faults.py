@@ -12,7 +12,7 @@ import functools
 from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ["FaultPlan", "FaultyRepository", "system_error"]
+__all__ = ["FaultSchedule", "FaultyRepository", "system_error"]
 
 
 def system_error(model: Any, method: str) -> BaseException:
@@ -54,7 +54,7 @@ class FaultyRepository:
         return f"FaultyRepository({self.inner!r}, faults={sorted(self.faults)})"
 
 
-class FaultPlan:
+class FaultSchedule:
     """The faults a harness was asked for, keyed by model (or contract) then method."""
 
     def __init__(self) -> None:

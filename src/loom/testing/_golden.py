@@ -24,7 +24,7 @@ from loom.core.discovery import is_model
 from loom.core.repository.abc import RepoFor
 from loom.core.repository.registry import registered_repositories
 from loom.core.use_case import FieldExpr, FieldRef
-from loom.testing._faults import FaultPlan, system_error
+from loom.testing._faults import FaultSchedule, system_error
 from loom.testing._harness import UseCaseHarness
 
 __all__ = ["GoldenHarness", "serialize_plan"]
@@ -162,7 +162,7 @@ class GoldenHarness:
         self._repos: dict[type, Any] = {}
         self._services: dict[Any, Any] = {}
         self._contracts: dict[Any, type] = {}
-        self._faults = FaultPlan()
+        self._faults = FaultSchedule()
         self._harness: UseCaseHarness | None = None
 
     def _model_of(self, contract: Any, model: type | None = None) -> type | None:

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from loom.core.discovery import _Collector
-from loom.testing._faults import FaultPlan, system_error
+from loom.testing._faults import FaultSchedule, system_error
 from loom.testing._harness import UseCaseHarness
 
 __all__ = ["HttpTestHarness"]
@@ -37,7 +37,7 @@ class HttpTestHarness:
 
     def __init__(self) -> None:
         self._repos: dict[type, Any] = {}
-        self._faults = FaultPlan()
+        self._faults = FaultSchedule()
         self.harness: UseCaseHarness | None = None
         """The use-case harness the last app runs on (repositories, captured jobs)."""
         self.app: Any = None

@@ -1,7 +1,7 @@
 """Read profiles: which relations and projections a read returns, and how they link.
 
 A model declares ``RelationField`` and ``ProjectionField`` attributes, each listing the
-profiles that load it. :func:`profile_plan` resolves, once per model and profile,
+profiles that load it. :func:`resolve_profile` resolves, once per model and profile,
 everything a repository adapter needs to load them in batches (which column on
 which side holds the key) and which tables the result depends on, which is what
 the repository cache invalidates on. Nothing here touches a database.
@@ -29,14 +29,14 @@ __all__ = [
     "CountLoader",
     "ExistsLoader",
     "JoinFieldsLoader",
-    "ProfilePlan",
     "ProjectionLink",
     "ProjectionLoader",
     "RelatedLoader",
     "RelationLink",
+    "ResolvedProfile",
     "Through",
-    "profile_plan",
     "profile_tables",
+    "resolve_profile",
     "validate_profiles",
 ]
 
@@ -103,7 +103,7 @@ def _link_key(target: ModelInfo, remote: str, local: str, through: Through | Non
 
 
 @dataclass(frozen=True, slots=True)
-class ProfilePlan:
+class ResolvedProfile:
     profile: str
     relations: tuple[RelationLink, ...]
     projections: tuple[ProjectionLink, ...]
@@ -470,13 +470,13 @@ def _ordered(info: ModelInfo, projections: list[ProjectionLink]) -> list[Project
     return list(done.values())
 
 
-def profile_plan(info: ModelInfo, profile: str) -> ProfilePlan:
+def resolve_profile(info: ModelInfo, profile: str) -> ResolvedProfile:
     """What ``profile`` loads for ``info``'s model (cached). ``default`` is a profile
     like any other: it loads what is declared for it, usually nothing."""
-    cache: dict[str, ProfilePlan] = info.extras.setdefault("profile_plans", {})
-    plan = cache.get(profile)
-    if plan is not None:
-        return plan
+    cache: dict[str, ResolvedProfile] = info.extras.setdefault("resolved_profiles", {})
+    resolved = cache.get(profile)
+    if resolved is not None:
+        return resolved
     tables: list[str] = [info.table]
 
     def depend(name: str | None) -> None:
@@ -508,14 +508,14 @@ def profile_plan(info: ModelInfo, profile: str) -> ProfilePlan:
             for dep in proj.decl.depends_on:
                 depend(_tables_of(dep, info))
     projections = _ordered(info, projections)
-    plan = ProfilePlan(profile, tuple(relations), tuple(projections), tuple(tables))
-    cache[profile] = plan
-    return plan
+    resolved = ResolvedProfile(profile, tuple(relations), tuple(projections), tuple(tables))
+    cache[profile] = resolved
+    return resolved
 
 
 def profile_tables(info: ModelInfo, profile: str) -> tuple[str, ...]:
     """The tables a read of ``info``'s model with ``profile`` depends on."""
-    return profile_plan(info, profile).tables
+    return resolve_profile(info, profile).tables
 
 
 def validate_profiles(info: ModelInfo) -> None:
@@ -524,4 +524,4 @@ def validate_profiles(info: ModelInfo) -> None:
     for rel in info.relations.values():
         _relation_link(info, rel)
     for profile in info.profiles():
-        profile_plan(info, profile)
+        resolve_profile(info, profile)

@@ -24,7 +24,7 @@ import msgspec
 
 from loom.core.model._info import _strip_optional
 from loom.core.naming import to_camel
-from loom.core.projection import LinkKey, ProjectionLink, RelationLink, profile_plan
+from loom.core.projection import LinkKey, ProjectionLink, RelationLink, resolve_profile
 from loom.core.projection.loaders import CountLoader, ExistsLoader, JoinFieldsLoader
 
 __all__ = ["ProfileLoader", "join_converter", "page_keys"]
@@ -145,20 +145,20 @@ class ProfileLoader:
         """``items`` with the profile's relations and projections set (new structs).
         ``preloaded``: values the caller already has, by field name (the SQL adapter
         reads a single row's counts in the row's own SELECT)."""
-        plan = profile_plan(repo.info, profile)
-        if not items or not plan.loads:
+        resolved = resolve_profile(repo.info, profile)
+        if not items or not resolved.loads:
             return items
         loaded: dict[str, list[Any]] = dict(preloaded) if preloaded else {}
         # Each relation's rows per item, to derive projections over the same rows.
         children: dict[LinkKey, list[list[Any]]] = {}
-        for rel in plan.relations:
+        for rel in resolved.relations:
             if rel.field.name in loaded:
                 continue
             per_item = await self._relation_rows(repo, rel, items)
             children[rel.key] = per_item
             loaded[rel.field.name] = _one_or_many(rel.many, rel.field.decl.default, per_item)
         replace = msgspec.structs.replace
-        for proj in plan.projections:
+        for proj in resolved.projections:
             if proj.field.name in loaded:
                 continue
             derived = _derive(proj, children) if children else None

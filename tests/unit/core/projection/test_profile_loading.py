@@ -9,7 +9,7 @@ import pytest
 
 from loom.core.model import BaseModel, Cardinality, ColumnField, ProjectionField, RelationField
 from loom.core.model import model_info as info_of
-from loom.core.projection import profile_plan
+from loom.core.projection import resolve_profile
 from loom.core.projection.loaders import CountLoader, ProjectionLoader
 from loom.core.repository.abc.query import QuerySpec, SortSpec
 from loom.testing import InMemoryRepository
@@ -39,7 +39,7 @@ class PlnItem(BaseModel):
 
 
 def test_depends_on_orders_projections_and_field_names_are_not_tables() -> None:
-    plan = profile_plan(info_of(PlnBox), "default")
+    plan = resolve_profile(info_of(PlnBox), "default")
     assert [p.field.name for p in plan.projections] == ["n_count", "score"]
     assert plan.tables == ("pln_boxes", "pln_items", "pln_audit")
 
@@ -63,7 +63,7 @@ def test_a_depends_on_cycle_is_a_start_up_error() -> None:
         b: int = ProjectionField(loader=Weighted(), depends_on=("a",))
 
     with pytest.raises(TypeError, match=r"PlnLoop.a: depends_on forms a cycle \(a -> b -> a\)"):
-        profile_plan(info_of(PlnLoop), "default")
+        resolve_profile(info_of(PlnLoop), "default")
 
 
 class Initial:
@@ -96,4 +96,4 @@ def test_a_loader_without_any_load_method_is_a_start_up_error() -> None:
         x: int = ProjectionField(loader=object())
 
     with pytest.raises(TypeError, match=r"PlnNoLoad\.x: loader must be a ProjectionLoader"):
-        profile_plan(info_of(PlnNoLoad), "default")
+        resolve_profile(info_of(PlnNoLoad), "default")

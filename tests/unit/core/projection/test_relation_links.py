@@ -14,7 +14,7 @@ from loom.core.model import (
     RelationField,
     model_info,
 )
-from loom.core.projection import profile_plan, validate_profiles
+from loom.core.projection import resolve_profile, validate_profiles
 from loom.core.projection.loaders import CountLoader, ExistsLoader, JoinFieldsLoader
 
 
@@ -88,7 +88,7 @@ class RlkBadge(BaseModel):
 
 
 def links(model: type, profile: str) -> dict[str, Any]:
-    plan = profile_plan(model_info(model), profile)
+    plan = resolve_profile(model_info(model), profile)
     found: dict[str, Any] = {}
     for link in (*plan.relations, *plan.projections):
         hop = link.through
@@ -105,7 +105,7 @@ def test_default_profile_is_the_default_of_both_fields_and_loads_them() -> None:
         "default",
     )
     assert ProjectionField(loader=CountLoader(RlkNode)).profiles == ("default",)
-    plan = profile_plan(model_info(RlkNode), "default")
+    plan = resolve_profile(model_info(RlkNode), "default")
     assert plan.loads
     assert [r.field.name for r in plan.relations] == ["parent"]
     assert [p.field.name for p in plan.projections] == ["child_count"]
@@ -139,11 +139,11 @@ def test_one_to_one_from_either_side() -> None:
 
 
 def test_a_count_over_a_relation_of_the_profile_is_derivable() -> None:
-    plan = profile_plan(model_info(RlkNode), "x")
+    plan = resolve_profile(model_info(RlkNode), "x")
     by_name = {p.field.name: p for p in plan.projections}
     assert plan.derivable(by_name["link_labels"])
-    assert not profile_plan(model_info(RlkNode), "default").derivable(
-        profile_plan(model_info(RlkNode), "default").projections[0]
+    assert not resolve_profile(model_info(RlkNode), "default").derivable(
+        resolve_profile(model_info(RlkNode), "default").projections[0]
     )
 
 

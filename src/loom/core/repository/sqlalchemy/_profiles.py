@@ -21,7 +21,13 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 
 from loom.core.model import ModelInfo
-from loom.core.projection import LinkKey, ProfilePlan, ProjectionLink, RelationLink, profile_plan
+from loom.core.projection import (
+    LinkKey,
+    ProjectionLink,
+    RelationLink,
+    ResolvedProfile,
+    resolve_profile,
+)
 from loom.core.projection.loaders import CountLoader, ExistsLoader
 from loom.core.projection.loading import ProfileLoader, join_converter
 from loom.core.repository.sqlalchemy._model_sql import ModelSQL, model_sql
@@ -130,7 +136,7 @@ def default_profile_loader() -> SQLProfileLoader:
 class ProfileRead(NamedTuple):
     """How a repository reads a model with one profile, resolved once per profile."""
 
-    plan: ProfilePlan
+    resolved: ResolvedProfile
     loads: bool
     """The profile loads anything besides the row."""
     get: Prepared | None
@@ -166,20 +172,20 @@ def single_row_read(info: ModelInfo, profile: str, sql: ModelSQL) -> ProfileRead
     model's row SELECT by primary key as scalar subqueries, so a single row costs no
     extra round trip for them."""
     owner = sql.table
-    plan = profile_plan(info, profile)
+    resolved = resolve_profile(info, profile)
     extra: list[Any] = []
     scalars: list[tuple[str, bool]] = []
-    for link in plan.projections:
+    for link in resolved.projections:
         loader = link.loader
         if not isinstance(loader, (CountLoader, ExistsLoader)) or link.target is None:
             continue
-        if plan.derivable(link):
+        if resolved.derivable(link):
             continue
         exists = isinstance(loader, ExistsLoader)
         extra.append(_subquery(owner, link, exists).label(f"_loom_p{len(extra)}"))
         scalars.append((link.field.name, exists))
     if not extra:
-        return ProfileRead(plan, plan.loads, None, (), False)
-    only = len(scalars) == len(plan.projections) and not plan.relations
+        return ProfileRead(resolved, resolved.loads, None, (), False)
+    only = len(scalars) == len(resolved.projections) and not resolved.relations
     get = Prepared(sql.get.statement.add_columns(*extra), plain=sql.simple_types)
-    return ProfileRead(plan, True, get, tuple(scalars), only)
+    return ProfileRead(resolved, True, get, tuple(scalars), only)

@@ -13,7 +13,7 @@ from loom.core.model import (
     RelationField,
     model_info,
 )
-from loom.core.projection import profile_plan, profile_tables, validate_profiles
+from loom.core.projection import profile_tables, resolve_profile, validate_profiles
 from loom.core.projection.loaders import (
     CountLoader,
     ExistsLoader,
@@ -70,13 +70,13 @@ def test_profiles_list_every_declared_profile() -> None:
 
 
 def test_default_profile_loads_nothing_and_depends_on_the_own_table() -> None:
-    plan = profile_plan(model_info(UpjTeam), "default")
+    plan = resolve_profile(model_info(UpjTeam), "default")
     assert plan.relations == () and plan.projections == ()
     assert plan.tables == ("upj_teams",)
 
 
 def test_full_profile_links_and_dependencies() -> None:
-    plan = profile_plan(model_info(UpjTeam), "full")
+    plan = resolve_profile(model_info(UpjTeam), "full")
     (members,) = plan.relations
     assert (members.local_column, members.remote_column, members.many) == ("id", "team_id", True)
     assert [p.field.name for p in plan.projections] == ["size", "audited"]
@@ -85,9 +85,9 @@ def test_full_profile_links_and_dependencies() -> None:
 
 
 def test_many_to_one_follows_the_referenced_column() -> None:
-    (by_code,) = profile_plan(model_info(UpjMember), "by_code").relations
+    (by_code,) = resolve_profile(model_info(UpjMember), "by_code").relations
     assert (by_code.local_column, by_code.remote_column) == ("team_code", "code")
-    (team,) = profile_plan(model_info(UpjMember), "full").relations
+    (team,) = resolve_profile(model_info(UpjMember), "full").relations
     assert (team.local_column, team.remote_column, team.many) == ("team_id", "id", False)
 
 
