@@ -152,7 +152,8 @@ class ObservabilityMiddleware:
                     if pair[0].lower() not in out_headers
                 ]
                 headers += id_headers
-                message = {**message, "headers": headers}
+                # In place, as Starlette's own middlewares edit the start message.
+                message["headers"] = headers
             await send(message)
 
         root_path = scope.get("root_path", "")

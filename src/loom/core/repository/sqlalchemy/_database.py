@@ -43,7 +43,10 @@ class SQLAlchemyUnitOfWork(UnitOfWork):
     __slots__ = ("database", "runner")
 
     def __init__(self, database: Database) -> None:
-        super().__init__()
+        # UnitOfWork.__init__ inlined: one unit per request.
+        self._after_commit = None
+        self._before_commit = None
+        self.depth = 0
         self.database = database
         self.runner: StatementRunner = database.runner_type(database)
 
@@ -627,6 +630,16 @@ class _UnitScope:
             uow.depth -= 1
             return
         database = self.database
+        if (
+            not uow.runner.is_open
+            and uow._before_commit is None
+            and uow._after_commit is None
+            and database._memory_lock is None
+        ):
+            # Nothing ran and nothing waits: a use case that never reached the
+            # database (a ping, a pure computation) ends here, without three awaits.
+            _reset_current(self.token)
+            return
         try:
             if exc_type is not None:
                 # The original error matters more than a failed rollback.
