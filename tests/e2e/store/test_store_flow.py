@@ -470,14 +470,14 @@ def test_docs_and_openapi(api: httpx.Client) -> None:
     doc = ok(api.get("/openapi.json"))
     assert doc["openapi"].startswith("3.1")
     for path in (
-        "/users",
+        "/users/",
         "/users/{user_id}",
         "/users/{user_id}/addresses/",
         "/users/{user_id}/addresses/{address_id}",
         "/products/",
         "/products/low-stock",
         "/products/{id}",
-        "/orders",
+        "/orders/",
         "/orders/{order_id}",
         "/orders/{order_id}/items",
         "/orders/{order_id}/items/{item_id}",
@@ -485,3 +485,6 @@ def test_docs_and_openapi(api: httpx.Client) -> None:
     ):
         assert path in doc["paths"], path
     assert set(doc["paths"]["/users/{user_id}"]) == {"get", "patch", "delete"}
+    # The create beside the auto-CRUD list: one collection path item, both methods.
+    assert set(doc["paths"]["/users/"]) == {"get", "post"}
+    assert "/users" not in doc["paths"]

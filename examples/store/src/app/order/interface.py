@@ -21,7 +21,7 @@ class OrderRestInterface(RestInterface[Order]):
         RestRoute(
             use_case=CreateOrderUseCase,
             method="POST",
-            path="",
+            path="/",
             summary="Place an order",
             status_code=201,
         ),

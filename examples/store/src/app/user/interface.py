@@ -12,7 +12,7 @@ class UserRestInterface(RestInterface[User]):
         RestRoute(
             use_case=CreateUserUseCase,
             method="POST",
-            path="",
+            path="/",
             summary="Create a user",
             status_code=201,
         ),
