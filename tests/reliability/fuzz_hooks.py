@@ -12,11 +12,20 @@ announces and no schema can express:
 
 Every other refusal of a schema-valid request is a failure, as is any 5xx.
 ``no_leak``: no response shows a stack trace, SQL or a driver's name.
+
+``before_call``: a well-formed ``Idempotency-Key`` the generator produced
+is replaced by a new UUID before the request is sent. Schemathesis draws keys from a
+small space and reuses them across scenarios, and a reused key is answered, as the
+IETF draft says, with the first response: the stateful phase then reads the replayed
+201 of a resource a later scenario deleted as "created resource not found". Reuse is
+tested deterministically in ``test_idempotency.py``; malformed keys are still sent
+as generated (their 422 is checked here).
 """
 
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 import schemathesis
@@ -64,6 +73,24 @@ def documented_acceptance(ctx: Any, response: Any, case: Any) -> bool | None:
         status_code=status,
         allowed_statuses=["2xx", "404", "409", "422 (documented)"],
     )
+
+
+@schemathesis.hook
+def before_call(ctx: Any, case: Any, **kwargs: Any) -> None:
+    headers = case.headers
+    if not headers:
+        return
+    for name, value in list(headers.items()):
+        if name.lower() == "idempotency-key" and _well_formed_key(value):
+            headers[name] = str(uuid.uuid4())
+
+
+def _well_formed_key(value: Any) -> bool:
+    """What Loom accepts as a key (1-255 visible ASCII characters, see the document)."""
+    if not isinstance(value, str):
+        return False
+    key = value.strip()
+    return 0 < len(key) <= 255 and all(33 <= ord(c) < 127 for c in key)
 
 
 @schemathesis.check

@@ -59,6 +59,9 @@ class ListAddressesUseCase(UseCase[Address, PageResult[Address] | CursorResult[A
         user_id: int,
         query: QuerySpec,
         profile: str = "default",
+        _user_exists: bool = Exists(
+            User, from_param="user_id", against="id", on_missing=OnMissing.RAISE
+        ),
     ) -> PageResult[Address] | CursorResult[Address]:
         scoped_query = QuerySpec(
             filters=FilterGroup(
