@@ -13,7 +13,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -35,26 +35,32 @@ def log_tail(path: Path, lines: int = 60) -> str:
 
 
 @contextlib.contextmanager
-def serve_uvicorn(
-    app_args: list[str], *, cwd: Path, env: dict[str, str], workdir: Path, name: str
+def serve_http(
+    command: Callable[[int], list[str]],
+    *,
+    cwd: Path,
+    env: dict[str, str],
+    workdir: Path,
+    name: str,
+    ready_path: str = "/openapi.json",
 ) -> Iterator[str]:
-    """``uvicorn <app_args>`` in a subprocess on a free port, logging to
-    ``workdir/<name>-<port>.log``; yield its base URL once ``/openapi.json`` answers.
+    """``command(port)`` in a subprocess on a free port, logging to
+    ``workdir/<name>-<port>.log``; yield its base URL once ``ready_path`` answers 200.
     A server that exits or does not answer in time fails with its log's tail."""
     port = free_port()
     log = workdir / f"{name}-{port}.log"
-    command = [sys.executable, "-m", "uvicorn", *app_args, "--host", "127.0.0.1"]
-    command += ["--port", str(port), "--no-access-log"]
     base_url = f"http://127.0.0.1:{port}"
     with log.open("wb") as out:
-        proc = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            command(port), cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
         try:
             deadline = time.monotonic() + STARTUP_TIMEOUT
             while True:
                 if proc.poll() is not None:
                     raise RuntimeError(f"{name} exited with {proc.returncode}:\n{log_tail(log)}")
                 try:
-                    if httpx.get(f"{base_url}/openapi.json", timeout=2).status_code == 200:
+                    if httpx.get(f"{base_url}{ready_path}", timeout=2).status_code == 200:
                         break
                 except httpx.HTTPError:
                     pass
@@ -71,3 +77,19 @@ def serve_uvicorn(
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout=5)
+
+
+@contextlib.contextmanager
+def serve_uvicorn(
+    app_args: list[str], *, cwd: Path, env: dict[str, str], workdir: Path, name: str
+) -> Iterator[str]:
+    """``uvicorn <app_args>`` on a free port (see :func:`serve_http`)."""
+
+    def command(port: int) -> list[str]:
+        return [
+            *(sys.executable, "-m", "uvicorn", *app_args, "--host", "127.0.0.1"),
+            *("--port", str(port), "--no-access-log"),
+        ]
+
+    with serve_http(command, cwd=cwd, env=env, workdir=workdir, name=name) as base_url:
+        yield base_url

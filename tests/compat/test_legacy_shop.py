@@ -22,16 +22,8 @@ import pytest
 from tests.compat.shop_server import running_shop
 from tests.conftest import (
     SQL_BACKENDS,
-    _pg_admin,
-    _pg_dsn,
-    pg_available,
-    pg_problem,
-    require_service,
+    own_pg_database,
 )
-
-
-def _pg_url(name: str) -> str:
-    return _pg_dsn(name).replace("postgresql://", "postgresql+asyncpg://")
 
 
 @pytest.fixture(scope="module", params=SQL_BACKENDS)
@@ -41,14 +33,8 @@ def shop(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
         with running_shop(f"sqlite+aiosqlite:///{workdir / 'shop.db'}", workdir) as url:
             yield url
         return
-    require_service(pg_available(), pg_problem() or "")
-    name = f"loom_shop_{secrets.token_hex(5)}"
-    _pg_admin(f'CREATE DATABASE "{name}"')
-    try:
-        with running_shop(_pg_url(name), workdir) as url:
-            yield url
-    finally:
-        _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with own_pg_database("loom_shop") as database_url, running_shop(database_url, workdir) as url:
+        yield url
 
 
 @pytest.fixture

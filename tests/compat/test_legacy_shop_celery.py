@@ -18,7 +18,12 @@ import httpx
 import pytest
 
 from tests.compat.shop_server import CELERY, Worker, running_shop
-from tests.conftest import _pg_admin, _pg_dsn, pg_available, pg_problem, require_service
+from tests.conftest import (
+    own_pg_database,
+    pg_available,
+    pg_problem,
+    require_service,
+)
 
 BROKER_DB = 12  # a Redis DB of its own on the shared server
 
@@ -33,19 +38,16 @@ def stack(redis_url: str, tmp_path: Path) -> Iterator[str]:
     require_service(CELERY.exists(), f"the celery command is missing at {CELERY}")
     broker = redis_url.rsplit("/", 1)[0] + f"/{BROKER_DB}"
     redis.Redis.from_url(broker).flushdb()
-    name = f"loom_shop_{secrets.token_hex(5)}"
-    _pg_admin(f'CREATE DATABASE "{name}"')
-    url = _pg_dsn(name).replace("postgresql://", "postgresql+asyncpg://")
     worker: Worker | None = None
-    try:
-        with running_shop(url, tmp_path, broker_url=broker) as base_url:
-            worker = Worker(url, broker, tmp_path / "worker.log")
-            worker.wait_ready()
-            yield base_url
-    finally:
-        if worker is not None:
-            worker.stop()
-        _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with own_pg_database("loom_shop") as url:
+        try:
+            with running_shop(url, tmp_path, broker_url=broker) as base_url:
+                worker = Worker(url, broker, tmp_path / "worker.log")
+                worker.wait_ready()
+                yield base_url
+        finally:
+            if worker is not None:
+                worker.stop()
 
 
 def _wait_for(

@@ -8,7 +8,6 @@ finds nothing to do, and the app then starts on that schema and serves requests.
 
 from __future__ import annotations
 
-import secrets
 import shutil
 import subprocess
 import sys
@@ -18,7 +17,12 @@ import httpx
 import pytest
 
 from tests.compat.shop_server import SHOP, running_shop, shop_env
-from tests.conftest import _pg_admin, _pg_dsn, pg_available, pg_problem, require_service
+from tests.conftest import (
+    own_pg_database,
+    pg_available,
+    pg_problem,
+    require_service,
+)
 
 pytestmark = [pytest.mark.postgres]
 
@@ -40,10 +44,7 @@ def test_legacy_env_py_upgrades_and_checks_clean(tmp_path: Path) -> None:
     require_service(pg_available(), pg_problem() or "")
     workdir = tmp_path / "shop"
     shutil.copytree(SHOP, workdir, ignore=shutil.ignore_patterns("__pycache__", "*.db"))
-    name = f"loom_shop_mig_{secrets.token_hex(4)}"
-    _pg_admin(f'CREATE DATABASE "{name}"')
-    url = _pg_dsn(name).replace("postgresql://", "postgresql+asyncpg://")
-    try:
+    with own_pg_database("loom_shop_mig") as url:
         made = _alembic(workdir, url, "revision", "--autogenerate", "-m", "initial")
         assert made.returncode == 0, made.stdout + made.stderr
         up = _alembic(workdir, url, "upgrade", "head")
@@ -55,5 +56,3 @@ def test_legacy_env_py_upgrades_and_checks_clean(tmp_path: Path) -> None:
         with running_shop(url, tmp_path) as base_url:
             r = httpx.post(f"{base_url}/users/", json={"fullName": "Mig", "email": "m@example.com"})
             assert r.status_code == 201, r.text
-    finally:
-        _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

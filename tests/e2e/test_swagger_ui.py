@@ -13,15 +13,14 @@ import html
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from tests.uvicorn_server import serve_http
 
 ROOT = Path(__file__).resolve().parents[2]
 STORE = ROOT / "examples" / "store"
@@ -43,47 +42,22 @@ def find_chromium() -> str | None:
     return next((path for name in BROWSERS if (path := shutil.which(name))), None)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def store_server(tmp_path: Path) -> Iterator[str]:
     """The store served by ``loom run`` on a free port; yields its base URL."""
-    port = free_port()
     env = {
         **os.environ,
         "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'store.db'}",
         "LOG_LEVEL": "WARNING",
     }
-    cmd = [sys.executable, "-m", "loom.cli", "run", "config/api.yaml", "--port", str(port)]
-    proc = subprocess.Popen(
-        cmd, cwd=STORE, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"loom run exited with {proc.returncode}: {proc.stdout.read()}")  # type: ignore[union-attr]
-            try:
-                if httpx.get(f"{base}/health/live", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("loom run did not start serving within 30 s")
-            time.sleep(0.1)
+
+    def command(port: int) -> list[str]:
+        return [sys.executable, "-m", "loom.cli", "run", "config/api.yaml", "--port", str(port)]
+
+    with serve_http(
+        command, cwd=STORE, env=env, workdir=tmp_path, name="loom-run", ready_path="/health/live"
+    ) as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def render(browser: str, url: str, profile: Path) -> str:

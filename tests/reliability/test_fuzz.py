@@ -17,7 +17,6 @@ fuzz`` raises it to 50 and sets ``LOOM_FUZZ_FULL=1``, which adds the coverage ph
 from __future__ import annotations
 
 import os
-import secrets
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -27,11 +26,7 @@ import pytest
 
 from tests.conftest import (
     SQL_BACKENDS,
-    _pg_admin,
-    _pg_dsn,
-    pg_available,
-    pg_problem,
-    require_service,
+    own_pg_database,
 )
 from tests.reliability.fuzz_apps import APPS, ROOT, serve, server_log
 
@@ -50,13 +45,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'fuzz.db'}"
         return
-    require_service(pg_available(), pg_problem() or "")
-    name = f"loom_fuzz_{secrets.token_hex(5)}"
-    _pg_admin(f'CREATE DATABASE "{name}"')
-    try:
-        yield _pg_dsn(name).replace("postgresql://", "postgresql+asyncpg://")
-    finally:
-        _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with own_pg_database("loom_fuzz") as url:
+        yield url
 
 
 def run_schemathesis(

@@ -12,7 +12,6 @@ and ``loom.core.backend.sqlalchemy`` (``reset_registry``, ``compile_all``,
 from __future__ import annotations
 
 import os
-import secrets
 import shutil
 import subprocess
 import sys
@@ -21,10 +20,7 @@ from pathlib import Path
 
 import pytest
 from tests.conftest import (
-    PG_HOST,
-    PG_PORT,
-    PG_USER,
-    _pg_admin,
+    own_pg_database,
     pg_available,
     pg_problem,
     require_service,
@@ -43,12 +39,8 @@ def project(tmp_path: Path) -> Iterator[tuple[Path, str]]:
     pytest.importorskip("psycopg", reason="psycopg 3 is in the migrations extra")
     workdir = tmp_path / "legacy_env"
     shutil.copytree(PROJECT, workdir, ignore=shutil.ignore_patterns("__pycache__", "*.db"))
-    name = f"loom_legacy_env_{secrets.token_hex(4)}"
-    _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE template0')
-    try:
-        yield workdir, f"postgresql+asyncpg://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
-    finally:
-        _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with own_pg_database("loom_legacy_env") as url:
+        yield workdir, url
 
 
 def alembic(workdir: Path, url: str, *args: str) -> str:

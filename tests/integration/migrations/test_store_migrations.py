@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -18,13 +17,7 @@ from typing import Any
 
 import pytest
 from tests.conftest import (
-    PG_HOST,
-    PG_PORT,
-    PG_USER,
-    _pg_admin,
-    pg_available,
-    pg_problem,
-    require_service,
+    own_pg_database,
     run_blocking,
 )
 
@@ -41,13 +34,8 @@ HEAD = next(VERSIONS.glob("*_loom_framework_tables.py")).name.split("_")[0]
 @pytest.fixture
 def empty_database() -> Iterator[str]:
     """The asyncpg URL of a brand-new, empty PostgreSQL database."""
-    require_service(pg_available(), pg_problem() or "")
-    name = f"loom_migr_{secrets.token_hex(5)}"
-    _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE template0')
-    try:
-        yield f"postgresql+asyncpg://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
-    finally:
-        _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with own_pg_database("loom_migr") as url:
+        yield url
 
 
 def run(url: str, *args: str) -> subprocess.CompletedProcess[str]:

@@ -109,6 +109,29 @@ def _single_write(route: CompiledRoute) -> bool:
     return bool(probe is not None and probe(op))
 
 
+class ClientDisconnected(Exception):
+    """The client left before its body arrived: there is nobody to answer."""
+
+
+async def read_body(receive: Receive, limit: int) -> bytes:
+    """The whole request body, refused with a 413 once it passes ``limit`` bytes (a
+    declared Content-Length is the caller's to check first)."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnected
+        chunk = message.get("body", b"")
+        if chunk:
+            size += len(chunk)
+            if size > limit:
+                raise PayloadTooLarge(f"request body exceeds {limit} bytes")
+            chunks.append(chunk)
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
 class MethodDispatcher:
     """The ASGI app of one path template: every method served there, and a 405 (with
     a complete ``Allow`` header) for the others."""
@@ -202,21 +225,10 @@ class MethodDispatcher:
                     raise PayloadTooLarge(f"request body exceeds {limit} bytes")
             elif key == b"content-type":
                 content_type = value.lower()
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                raise BadRequest("client disconnected")
-            chunk = message.get("body", b"")
-            if chunk:
-                size += len(chunk)
-                if size > limit:
-                    raise PayloadTooLarge(f"request body exceeds {limit} bytes")
-                chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        try:
+            body = await read_body(receive, limit)
+        except ClientDisconnected:
+            raise BadRequest("client disconnected") from None
         if body and content_type and b"json" not in content_type:
             exc = LoomError(
                 f"unsupported media type {content_type.decode('latin-1')!r}; send application/json"

@@ -25,10 +25,10 @@ from typing import Any
 from starlette.types import Message, Receive, Scope, Send
 
 from loom.core.config.settings import settings_of
-from loom.core.errors import Conflict, LoomError, PayloadTooLarge, ValidationError
+from loom.core.errors import Conflict, LoomError, ValidationError
 from loom.core.idempotency import KEY_LENGTH, ROUTE_LENGTH, IdempotencyStore, StoredResponse
 from loom.core.uow import UnitOfWorkFactory
-from loom.rest.asgi._endpoint import send_problem
+from loom.rest.asgi._endpoint import ClientDisconnected, read_body, send_problem
 
 __all__ = ["HEADER", "IdempotencyMiddleware", "install_idempotency"]
 
@@ -84,23 +84,6 @@ def _check_key(raw: bytes) -> str:
             HEADER, f"must be 1 to {KEY_LENGTH} visible ASCII characters (a UUID is ideal)"
         )
     return key
-
-
-async def _read_body(receive: Receive, limit: int) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise _Stop
-        chunk = message.get("body", b"")
-        if chunk:
-            size += len(chunk)
-            if size > limit:
-                raise PayloadTooLarge(f"request body exceeds {limit} bytes")
-            chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
 
 
 def _fingerprint(scope: Scope, body: bytes) -> str:
@@ -160,11 +143,11 @@ class IdempotencyMiddleware:
             return
         try:
             key = _check_key(raw_key)
-            body = await _read_body(receive, self.max_body_size)
+            body = await read_body(receive, self.max_body_size)
         except LoomError as exc:
             await send_problem(send, exc)
             return
-        except _Stop:
+        except ClientDisconnected:
             return
         await self._run(scope, send, key, body)
 
