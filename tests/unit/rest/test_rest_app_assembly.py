@@ -42,7 +42,7 @@ def test_one_metrics_object_reaches_runtime_routes_and_middleware(tmp_path: Path
     assert metrics is not None
     assert app.state.loom.metrics is metrics  # the jobs' events
     assert all(d.metrics is metrics for d in app.state.loom_dispatchers)
-    assert app.build_middleware_stack().metrics is metrics
+    assert app.build_middleware_stack().observer.metrics is metrics
 
 
 def test_metrics_off_leaves_every_part_without(tmp_path: Path) -> None:

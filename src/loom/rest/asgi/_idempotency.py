@@ -129,15 +129,22 @@ class IdempotencyMiddleware:
         self.max_body_size = max_body_size
         self.methods = frozenset(m.upper() for m in methods)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in self.methods:
-            await self.app(scope, receive, send)
-            return
-        raw_key = None
+    def _raw_key(self, scope: Scope) -> bytes | None:
+        """The request's ``Idempotency-Key`` when its method is one this serves."""
+        if scope["method"] not in self.methods:
+            return None
         for name, value in scope.get("headers") or ():
             if name == _HEADER:
-                raw_key = value
-                break
+                return bytes(value)
+        return None
+
+    def concerns(self, scope: Scope) -> bool:
+        """Whether this HTTP request must pass here (a served method with a key); the
+        app routes any other request to a Loom endpoint without this layer."""
+        return self._raw_key(scope) is not None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raw_key = self._raw_key(scope) if scope["type"] == "http" else None
         if raw_key is None:
             await self.app(scope, receive, send)
             return

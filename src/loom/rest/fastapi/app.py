@@ -7,7 +7,7 @@ import inspect
 import logging
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 from fastapi import FastAPI
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -22,6 +22,7 @@ from loom.core.runtime import Runtime
 from loom.rest.asgi._endpoint import MethodDispatcher, problem_response_parts
 from loom.rest.asgi._fast_router import LoomRouteMiddleware
 from loom.rest.asgi._jobs import job_routes
+from loom.rest.asgi._observability import Draining, ObservabilityMiddleware, RequestObserver
 from loom.rest.fastapi._docs import install_swagger_ui
 from loom.rest.model import RestApiDefaults
 from loom.rest.openapi import build_openapi
@@ -110,6 +111,17 @@ class LoomFastAPI(FastAPI):
         """``paths`` entries besides the Loom routes' (the job status URL)."""
         self.openapi_hooks: list[OpenAPIHook] = []
         """Called once on the finished document (the idempotency header)."""
+        self.request_observer: RequestObserver | None = None
+        self.draining: Draining | None = None
+        self._direct: _DirectPath | None = None
+
+    def observe_requests(self, observer: RequestObserver, draining: Draining | None) -> None:
+        """Observe every request (``install_observability`` calls it): the observability
+        middleware goes around the whole stack, and Loom routes served before the stack
+        are observed by the same ``observer``."""
+        if self.middleware_stack is not None:
+            raise RuntimeError("install_observability must run before the app starts serving")
+        self.request_observer, self.draining = observer, draining
 
     def add_outer_middleware(self, wrap: OuterMiddleware) -> None:
         if self.middleware_stack is not None:
@@ -127,20 +139,35 @@ class LoomFastAPI(FastAPI):
         FastAPI's layers, everything else (docs, health, the user's FastAPI routes) goes
         through them exactly as before. With any other middleware (CORS, auth...) the
         standard order is kept, so that middleware still wraps Loom's routes.
+
+        In the first case, with no outer wrapper besides observability, Loom's routes
+        are also reachable before the stack (:class:`_DirectPath`): the router's match
+        is asked first, and a request no Loom middleware concerns (a GET, a POST
+        without an idempotency key) goes straight to its dispatcher, observed by the
+        request observer, as Litestar resolves the route before a route's own layers.
         """
         user = list(self.user_middleware)
+        self._direct = None
         if user and all(getattr(m.cls, "loom_outer_safe", False) for m in user):
             self.user_middleware = []
             try:
                 stack: ASGIApp = super().build_middleware_stack()
             finally:
                 self.user_middleware = user
+            layers = []
             for cls, args, kwargs in reversed(user):
                 stack = cls(stack, *args, **kwargs)
+                layers.append(stack)
+            if not self.outer_middleware:
+                self._direct = _DirectPath.of(layers, self.request_observer)
         else:
             stack = super().build_middleware_stack()
         for wrap in reversed(self.outer_middleware):
             stack = wrap(stack)
+        if self.request_observer is not None:
+            stack = ObservabilityMiddleware(
+                stack, observer=self.request_observer, draining=self.draining
+            )
         return stack
 
     def openapi(self) -> dict[str, Any]:
@@ -162,9 +189,57 @@ class LoomFastAPI(FastAPI):
         stack = self.middleware_stack
         if stack is not None and scope["type"] == "http" and not self.root_path:
             scope["app"] = self  # what Starlette.__call__ does before the stack
+            direct = self._direct
+            if direct is not None:
+                route = direct.router.match(scope)
+                if route is not None and not direct.diverted(scope):
+                    endpoint = cast(MethodDispatcher, route.endpoint)
+                    observer = direct.observer
+                    if observer is None:
+                        await endpoint.respond(scope, receive, send, ())
+                    else:
+                        await observer.serve(endpoint, scope, receive, send)
+                    return
             await stack(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
+
+
+class _DirectPath:
+    """Loom's routes served before the middleware stack: the router's match, the Loom
+    middleware that may still claim a request (idempotency, for a POST with a key),
+    and the observer that does the observability middleware's work."""
+
+    __slots__ = ("layers", "observer", "router")
+
+    def __init__(
+        self, router: LoomRouteMiddleware, layers: list[Any], observer: RequestObserver | None
+    ) -> None:
+        self.router = router
+        self.layers = tuple(layers)
+        self.observer = observer
+
+    @classmethod
+    def of(cls, built: list[Any], observer: RequestObserver | None) -> _DirectPath | None:
+        """The direct path over the Loom middleware ``built``, if every one of them can
+        say which requests it concerns and the router's endpoints write their headers."""
+        routers = [layer for layer in built if isinstance(layer, LoomRouteMiddleware)]
+        others = [layer for layer in built if not isinstance(layer, LoomRouteMiddleware)]
+        if len(routers) != 1 or not all(callable(getattr(o, "concerns", None)) for o in others):
+            return None
+        routes = routers[0].routes()
+        if not all(
+            isinstance(r.endpoint, MethodDispatcher) and r.app is r.endpoint for r in routes
+        ):
+            return None
+        return cls(routers[0], others, observer)
+
+    def diverted(self, scope: Scope) -> bool:
+        """Whether a Loom middleware must see this request (it then takes the stack)."""
+        for layer in self.layers:  # noqa: SIM110 - no generator per request
+            if layer.concerns(scope):
+                return True
+        return False
 
 
 def build_fastapi_app(
