@@ -123,6 +123,14 @@ class _Counts:
         # counter: [value]; histogram: [per-bucket counts..., +Inf count, sum]
         self.series: dict[tuple[str, ...], list[float]] = {}
 
+    def slot(self, key: tuple[str, ...]) -> list[float]:
+        """The numbers of one label tuple, made on first use; a recorder keeps it."""
+        series = self.series.get(key)
+        if series is None:
+            size = len(self.bounds) + 2 if self.bounds else 1
+            series = self.series[key] = [0.0] * size
+        return series
+
     def inc(self, key: tuple[str, ...]) -> None:
         series = self.series.get(key)
         if series is None:
@@ -188,6 +196,65 @@ class _SharedCounts:
         self._child(key).observe(value)
 
 
+class _LocalRecorder:
+    """The per-request calls on :class:`_Counts`: one dict lookup per call finds the
+    numbers of that label tuple (kept from the first call), then a ``bisect`` and the
+    increments, under one lock (a job or a scrape may run on another thread)."""
+
+    __slots__ = ("_bounds", "_lock", "_requests", "_use_cases", "families")
+
+    def __init__(self, families: Sequence[_Counts], lock: threading.Lock) -> None:
+        self.families = families
+        self._lock = lock
+        self._bounds = families[1].bounds
+        self._requests: dict[tuple[str, str, int], tuple[list[float], list[float]]] = {}
+        self._use_cases: dict[str, list[float]] = {}
+
+    def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        key = (method, route, status)
+        with self._lock:
+            slots = self._requests.get(key)
+            if slots is None:
+                requests, latency = self.families[0], self.families[1]
+                label = _STATUS.get(status) or str(status)
+                slots = self._requests[key] = (
+                    requests.slot((method, route, label)),
+                    latency.slot((method, route)),
+                )
+            count, series = slots
+            count[0] += 1
+            series[bisect_left(self._bounds, seconds)] += 1  # the first bucket with value <= le
+            series[-1] += seconds
+
+    def observe_use_case(self, name: str, seconds: float, failed: bool = False) -> None:
+        with self._lock:
+            series = self._use_cases.get(name)
+            if series is None:
+                series = self._use_cases[name] = self.families[2].slot((name,))
+            series[bisect_left(self._bounds, seconds)] += 1
+            series[-1] += seconds
+            if failed:
+                self.families[3].inc((name,))
+
+
+class _SharedRecorder:
+    """The same calls on ``prometheus_client``'s types (multiprocess mode)."""
+
+    __slots__ = ("families",)
+
+    def __init__(self, families: Sequence[_SharedCounts]) -> None:
+        self.families = families
+
+    def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        self.families[0].inc((method, route, _STATUS.get(status) or str(status)))
+        self.families[1].observe((method, route), seconds)
+
+    def observe_use_case(self, name: str, seconds: float, failed: bool = False) -> None:
+        self.families[2].observe((name,), seconds)
+        if failed:
+            self.families[3].inc((name,))
+
+
 class _CountsCollector(Collector):
     def __init__(self, families: Sequence[_Counts], lock: threading.Lock) -> None:
         self._families = families
@@ -240,14 +307,25 @@ class Metrics:
             "Use-case executions that raised, by use case.",
             ["use_case"],
         )
-        if not shared:
-            hot = (
-                self.http_requests,
-                self.http_latency,
-                self.use_case_latency,
-                self.use_case_failures,
-            )
+        hot = (
+            self.http_requests,
+            self.http_latency,
+            self.use_case_latency,
+            self.use_case_failures,
+        )
+        recorder: _LocalRecorder | _SharedRecorder
+        if shared:
+            recorder = _SharedRecorder(hot)
+        else:
+            recorder = _LocalRecorder(hot, self._lock)
             reg.register(_CountsCollector(hot, self._lock))
+        # The implementation's bound methods, chosen once: no mode test per request.
+        self.observe_request: Callable[[str, str, int, float], None] = recorder.observe_request
+        """Record one finished HTTP request ``(method, route, status, seconds)``;
+        ``route`` must be a template, not a raw path."""
+        self.observe_use_case: Callable[..., None] = recorder.observe_use_case
+        """Record one use-case execution ``(name, seconds, failed=False)`` and, if it
+        raised, a failure."""
         self.jobs = Counter(
             f"{prefix}jobs",
             "Job lifecycle events by job, queue and state.",
@@ -272,20 +350,6 @@ class Metrics:
         if child is None:
             child = self._children[key] = metric.labels(*labels)
         return child
-
-    def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
-        """Record one finished HTTP request; ``route`` must be a template, not a raw path."""
-        with self._lock:
-            self.http_requests.inc((method, route, _STATUS.get(status) or str(status)))
-            self.http_latency.observe((method, route), seconds)
-
-    def observe_use_case(self, name: str, seconds: float, failed: bool = False) -> None:
-        """Record one use-case execution and, if it raised, a failure."""
-        key = (name,)
-        with self._lock:
-            self.use_case_latency.observe(key, seconds)
-            if failed:
-                self.use_case_failures.inc(key)
 
     def job_event(self, name: str, queue: str, state: str, seconds: float | None = None) -> None:
         """Count a job event (``dispatched``, ``started``, ``succeeded``, ``failed``,

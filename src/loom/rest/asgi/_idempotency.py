@@ -141,7 +141,7 @@ class IdempotencyMiddleware:
     def concerns(self, scope: Scope) -> bool:
         """Whether this HTTP request must pass here (a served method with a key); the
         app routes any other request to a Loom endpoint without this layer."""
-        return self._raw_key(scope) is not None
+        return scope["method"] in self.methods and self._raw_key(scope) is not None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         raw_key = self._raw_key(scope) if scope["type"] == "http" else None

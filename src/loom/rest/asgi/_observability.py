@@ -24,6 +24,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from loom.core.config.settings import settings_of
+from loom.core.observability._trace_id import TRACE_ID
 from loom.core.observability.context import (
     bind_trace_id,
     current_trace_id,
@@ -127,7 +128,8 @@ class RequestObserver:
         self._gate = logging.getLogger(ACCESS_LOGGER) if logger is None else None
         self.access_log = access_log
         self.access_log_skip = frozenset(access_log_skip)
-        self._header = trace_header.strip().lower().encode("latin-1")
+        header = trace_header.strip().lower().encode("latin-1")
+        self._header = RESPONSE_HEADER if header == RESPONSE_HEADER else header
         # The id always goes out as x-request-id (the contract); a differently named
         # incoming header is echoed under its own name as well.
         self._out_headers = (
@@ -150,6 +152,8 @@ class RequestObserver:
 
     def id_headers(self, trace_id: str) -> list[tuple[bytes, bytes]]:
         encoded = trace_id.encode("latin-1")
+        if self._header is RESPONSE_HEADER:
+            return [(RESPONSE_HEADER, encoded)]
         return [(name, encoded) for name in self._out_headers]
 
     @property
@@ -161,7 +165,7 @@ class RequestObserver:
     ) -> None:
         """Serve ``scope`` by ``endpoint``, observed as the middleware would."""
         trace_id = self.request_id(scope)
-        token = bind_trace_id(trace_id)
+        token = TRACE_ID.set(trace_id)  # bind_trace_id, without the call
         root_path = scope.get("root_path", "")
         status = 500
         start = time.perf_counter()
@@ -181,7 +185,7 @@ class RequestObserver:
             try:
                 self.record(scope, root_path, status, elapsed, trace_id)
             finally:
-                reset_trace_id(token)
+                TRACE_ID.reset(token)
 
     def _span(self, scope: Scope) -> Any:
         method = scope.get("method", "GET")

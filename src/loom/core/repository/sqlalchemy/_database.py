@@ -28,7 +28,8 @@ from loom.core.repository.sqlalchemy._errors import translate
 from loom.core.repository.sqlalchemy._runner import SQLAlchemyRunner, StatementRunner
 from loom.core.repository.sqlalchemy._table import metadata as default_metadata
 from loom.core.repository.sqlalchemy._write_tracking import WriteChannel
-from loom.core.uow import UnitOfWork, _reset_current, _set_current, current_unit_of_work
+from loom.core.uow import UnitOfWork, current_unit_of_work
+from loom.core.uow import _current as _CURRENT_UNIT  # set per request: no wrapper call
 
 __all__ = ["Database", "KeepAlivePool", "SQLAlchemyUnitOfWork"]
 
@@ -38,9 +39,16 @@ _log = logging.getLogger("loom.database")
 class SQLAlchemyUnitOfWork(UnitOfWork):
     """A unit of work on a :class:`Database`: it holds the database's statement
     runner (``_runner.py``), which takes a connection on the first statement, and
-    ends it: commit or rollback, hooks around them (see ``_UnitScope``)."""
+    ends it: commit or rollback, hooks around them.
 
-    __slots__ = ("database", "runner")
+    ``async with database.begin() as uow``: the unit is its own context manager (one
+    object per request, not a scope object and a unit; every request enters one).
+    Commits when the block succeeds (before-commit hooks first, after-commit hooks
+    once committed), rolls back when it raises; a block inside another unit of the
+    same database joins it (``__aenter__`` returns the outer unit).
+    """
+
+    __slots__ = ("_outer", "_token", "database", "runner")
 
     def __init__(self, database: Database) -> None:
         # UnitOfWork.__init__ inlined: one unit per request.
@@ -48,7 +56,68 @@ class SQLAlchemyUnitOfWork(UnitOfWork):
         self._before_commit = None
         self.depth = 0
         self.database = database
-        self.runner: StatementRunner = database.runner_type(database)
+        self._outer: SQLAlchemyUnitOfWork | None = None
+        self.runner: StatementRunner
+
+    async def __aenter__(self) -> SQLAlchemyUnitOfWork:
+        database = self.database
+        active = _CURRENT_UNIT.get()
+        if isinstance(active, SQLAlchemyUnitOfWork) and active.database is database:
+            active.depth += 1
+            self._outer = active
+            return active
+        self.runner = database.runner_type(database)
+        self._token = _CURRENT_UNIT.set(self)
+        lock = database._memory_lock
+        if lock is not None:
+            try:
+                await lock.acquire()
+            except BaseException:
+                _CURRENT_UNIT.reset(self._token)
+                raise
+        return self
+
+    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        outer = self._outer
+        if outer is not None:
+            outer.depth -= 1
+            return
+        database = self.database
+        runner = self.runner
+        if (
+            not runner.is_open
+            and self._before_commit is None
+            and self._after_commit is None
+            and database._memory_lock is None
+        ):
+            # Nothing ran and nothing waits: a use case that never reached the
+            # database (a ping, a pure computation) ends here, without three awaits.
+            _CURRENT_UNIT.reset(self._token)
+            return
+        try:
+            if exc_type is not None:
+                # The original error matters more than a failed rollback.
+                with contextlib.suppress(Exception):
+                    await runner.end(commit=False)
+                return
+            try:
+                await self.run_before_commit()
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    await runner.end(commit=False)
+                raise
+            try:
+                await runner.end(commit=True)
+            except Exception as error:
+                translated = translate(error, database.metadata)
+                if translated is error:
+                    raise
+                raise translated from error
+        finally:
+            _CURRENT_UNIT.reset(self._token)
+            if database._memory_lock is not None:
+                database._memory_lock.release()
+        await self.run_after_commit()
 
     @property
     def lock(self) -> asyncio.Lock:
@@ -453,9 +522,9 @@ class Database:
                 None, None, exc, dialect.loaded_dbapi.Error, dialect=dialect
             ) from exc
 
-    def begin(self) -> _UnitScope:
+    def begin(self) -> SQLAlchemyUnitOfWork:
         """One transaction for the block; nested ``begin`` calls join the outer one."""
-        return _UnitScope(self)
+        return SQLAlchemyUnitOfWork(self)
 
     def active_runner(self) -> StatementRunner | None:
         """The runner of the active unit of work on this database, if any."""
@@ -589,78 +658,3 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
-
-
-class _UnitScope:
-    """``async with database.begin() as uow``: a class, not a generator-based context
-    manager, because every request enters one (a measurable share of a light route).
-
-    Commits when the block succeeds (before-commit hooks first, after-commit hooks once
-    committed), rolls back when it raises; a block inside another unit of the same
-    database joins it.
-    """
-
-    __slots__ = ("database", "joined", "token", "uow")
-
-    def __init__(self, database: Database) -> None:
-        self.database = database
-
-    async def __aenter__(self) -> SQLAlchemyUnitOfWork:
-        database = self.database
-        active = current_unit_of_work()
-        if isinstance(active, SQLAlchemyUnitOfWork) and active.database is database:
-            active.depth += 1
-            self.uow, self.joined = active, True
-            return active
-        uow = SQLAlchemyUnitOfWork(database)
-        self.uow, self.joined = uow, False
-        self.token = _set_current(uow)
-        lock = database._memory_lock
-        if lock is not None:
-            try:
-                await lock.acquire()
-            except BaseException:
-                _reset_current(self.token)
-                raise
-        return uow
-
-    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        uow = self.uow
-        if self.joined:
-            uow.depth -= 1
-            return
-        database = self.database
-        if (
-            not uow.runner.is_open
-            and uow._before_commit is None
-            and uow._after_commit is None
-            and database._memory_lock is None
-        ):
-            # Nothing ran and nothing waits: a use case that never reached the
-            # database (a ping, a pure computation) ends here, without three awaits.
-            _reset_current(self.token)
-            return
-        try:
-            if exc_type is not None:
-                # The original error matters more than a failed rollback.
-                with contextlib.suppress(Exception):
-                    await uow.runner.end(commit=False)
-                return
-            try:
-                await uow.run_before_commit()
-            except BaseException:
-                with contextlib.suppress(Exception):
-                    await uow.runner.end(commit=False)
-                raise
-            try:
-                await uow.runner.end(commit=True)
-            except Exception as error:
-                translated = translate(error, database.metadata)
-                if translated is error:
-                    raise
-                raise translated from error
-        finally:
-            _reset_current(self.token)
-            if database._memory_lock is not None:
-                database._memory_lock.release()
-        await uow.run_after_commit()
