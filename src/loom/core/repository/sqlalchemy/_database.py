@@ -48,7 +48,7 @@ class SQLAlchemyUnitOfWork(UnitOfWork):
     same database joins it (``__aenter__`` returns the outer unit).
     """
 
-    __slots__ = ("_outer", "_token", "database", "runner")
+    __slots__ = ("_outer", "_runner", "_token", "database")
 
     def __init__(self, database: Database) -> None:
         # UnitOfWork.__init__ inlined: one unit per request.
@@ -57,7 +57,16 @@ class SQLAlchemyUnitOfWork(UnitOfWork):
         self.depth = 0
         self.database = database
         self._outer: SQLAlchemyUnitOfWork | None = None
-        self.runner: StatementRunner
+        self._runner: StatementRunner | None = None
+
+    @property
+    def runner(self) -> StatementRunner:
+        """The unit's statement runner, made on first use: a use case that never
+        reaches the database (a ping, a pure computation) never makes one."""
+        runner = self._runner
+        if runner is None:
+            runner = self._runner = self.database.runner_type(self.database)
+        return runner
 
     async def __aenter__(self) -> SQLAlchemyUnitOfWork:
         database = self.database
@@ -66,7 +75,6 @@ class SQLAlchemyUnitOfWork(UnitOfWork):
             active.depth += 1
             self._outer = active
             return active
-        self.runner = database.runner_type(database)
         self._token = _CURRENT_UNIT.set(self)
         lock = database._memory_lock
         if lock is not None:
@@ -83,9 +91,9 @@ class SQLAlchemyUnitOfWork(UnitOfWork):
             outer.depth -= 1
             return
         database = self.database
-        runner = self.runner
+        runner = self._runner
         if (
-            not runner.is_open
+            (runner is None or not runner.is_open)
             and self._before_commit is None
             and self._after_commit is None
             and database._memory_lock is None
@@ -94,6 +102,7 @@ class SQLAlchemyUnitOfWork(UnitOfWork):
             # database (a ping, a pure computation) ends here, without three awaits.
             _CURRENT_UNIT.reset(self._token)
             return
+        runner = self.runner
         try:
             if exc_type is not None:
                 # The original error matters more than a failed rollback.
@@ -127,17 +136,17 @@ class SQLAlchemyUnitOfWork(UnitOfWork):
     @property
     def is_open(self) -> bool:
         """Whether the unit holds a connection."""
-        return self.runner.is_open
+        return self._runner is not None and self._runner.is_open
 
     @property
     def connection(self) -> AsyncConnection | None:
         """The unit's SQLAlchemy connection, once a SQLAlchemy statement needed it."""
-        return self.runner.connection
+        return None if self._runner is None else self._runner.connection
 
     @property
     def driver(self) -> Any:
         """The unit's asyncpg connection (asyncpg, once open), else None."""
-        return self.runner.driver
+        return None if self._runner is None else self._runner.driver
 
     def expect_single_statement(self) -> None:
         """The caller guarantees this unit issues at most one write statement (an
