@@ -22,8 +22,8 @@ test: $(STAMP) ## the whole test suite (PostgreSQL/Redis tests run when the serv
 	@$(BIN)/python scripts/test.py $(ARGS)
 
 lint: $(STAMP)
-	@$(BIN)/ruff check src tests examples benchmarks
-	@$(BIN)/ruff format --check src tests examples benchmarks
+	@$(BIN)/ruff check src tests examples benchmarks scripts
+	@$(BIN)/ruff format --check src tests examples benchmarks scripts
 
 typecheck: $(STAMP)
 	@$(BIN)/mypy

@@ -24,14 +24,21 @@ def _reachable(host: str, port: int) -> bool:
         return False
 
 
+def _address(service: str, port: str) -> tuple[str, int]:
+    host = os.environ.get(f"LOOM_TEST_{service}_HOST", "127.0.0.1")
+    return host, int(os.environ.get(f"LOOM_TEST_{service}_PORT", port))
+
+
 def main() -> int:
-    pg = os.environ.get("LOOM_TEST_PG_HOST", "127.0.0.1"), int(os.environ.get("LOOM_TEST_PG_PORT", "5432"))
-    redis = os.environ.get("LOOM_TEST_REDIS_HOST", "127.0.0.1"), int(os.environ.get("LOOM_TEST_REDIS_PORT", "6379"))
-    for name, (host, port) in (("PostgreSQL", pg), ("Redis", redis)):
-        state = "reachable: its tests run" if _reachable(host, port) else "NOT reachable: its tests are skipped"
+    for name, (host, port) in (
+        ("PostgreSQL", _address("PG", "5432")),
+        ("Redis", _address("REDIS", "6379")),
+    ):
+        reachable = _reachable(host, port)
+        state = "reachable: its tests run" if reachable else "NOT reachable: its tests are skipped"
         print(f"loom tests: {name} at {host}:{port} {state}", flush=True)
     if os.environ.get("LOOM_REQUIRE_SERVICES") == "1":
-        print("loom tests: LOOM_REQUIRE_SERVICES=1, a skipped server test fails the run", flush=True)
+        print("loom tests: LOOM_REQUIRE_SERVICES=1: a skipped server test fails", flush=True)
     args = sys.argv[1:] or []
     cmd = [sys.executable, "-m", "pytest", *args]
     return subprocess.call(cmd, cwd=ROOT)
