@@ -239,6 +239,32 @@ class KeepAlivePool(Pool):
                 raise
         return self._wait()
 
+    def connect_now(self) -> Any | None:
+        """A checkout that awaits nothing, outside a greenlet, or None.
+
+        Entering SQLAlchemy's async pool goes through ``greenlet_spawn``: a new
+        greenlet per checkout, ~11 us on the benchmark machine, a tenth of a get by
+        id's CPU. Most checkouts need no await at all: an idle connection is waiting
+        and SQLAlchemy will hand it over as it is. That is the case exactly when
+        nobody waits before us, the most recently returned connection is open and
+        not due for a reconnect (pool invalidation, recycling, soft invalidation),
+        and no pre-ping or checkout listener may reconnect it. Otherwise None: the
+        caller takes the usual path (which may open, wait or reconnect).
+        """
+        idle = self._idle
+        if not idle or self._waiters or self._pre_ping or self.dispatch.checkout:
+            return None
+        record = idle[-1][0]
+        started = record.starttime
+        if (
+            record.dbapi_connection is None
+            or self._invalidate_time > started
+            or record._soft_invalidate_time > started
+            or (self._recycle > -1 and time.time() - started > self._recycle)
+        ):
+            return None
+        return self.connect()
+
     def _wait(self) -> Any:
         # A plain future with a timer, not asyncio.wait_for: every request waits here
         # once under contention (first come, first served), and wait_for's extra
@@ -474,7 +500,10 @@ class Database:
             AsyncpgRunner if self.driver_transactions else SQLAlchemyRunner
         )
         """How units of work run their statements, chosen once (see ``_runner.py``)."""
-        self.checkin_closes = not isinstance(self.engine.pool, (KeepAlivePool, StaticPool))
+        pool = self.engine.pool
+        self._connect_now = pool.connect_now if isinstance(pool, KeepAlivePool) else None
+        """The pool's checkout without a greenlet, when it has one."""
+        self.checkin_closes = not isinstance(pool, (KeepAlivePool, StaticPool))
         """Whether checking a connection in may close it (SQLAlchemy's queue pool beyond
         ``pool_size``): it must then happen in a greenlet."""
         if self.dialect == "postgresql" and self.url.get_driver_name() == "asyncpg":
@@ -523,6 +552,11 @@ class Database:
         # No asyncio timeout around it: cancelling a checkout midway loses the
         # connection it was setting up. The pool's own timeout bounds the wait for a
         # free connection, the driver's connect timeout a new connection's set-up.
+        connect_now = self._connect_now
+        if connect_now is not None:
+            fairy = connect_now()
+            if fairy is not None:
+                return fairy
         dialect = self.engine.dialect
         try:
             return await self.engine.raw_connection()
