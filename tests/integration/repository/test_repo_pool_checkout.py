@@ -1,9 +1,11 @@
-"""Checkouts that need no await skip SQLAlchemy's greenlet, and only those: a
-connection the server dropped, a pool invalidation or a pre-ping still take the path
-that reconnects, so the application sees the same answers as before."""
+"""Checkouts that need no greenlet (an idle connection, or one waited for in line)
+skip SQLAlchemy's, and only those: a connection the server dropped, a pool
+invalidation, recycling or a pre-ping still take the path that reconnects, so the
+application sees the same answers as before."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -42,10 +44,10 @@ async def test_the_idle_connection_is_handed_over_without_an_await(fresh_pg_url:
     try:
         pool = database.engine.pool
         assert isinstance(pool, KeepAlivePool)
-        assert pool.connect_now() is None  # nothing idle yet: the usual path opens one
+        assert await pool.checkout() is None  # nothing idle yet: the usual path opens one
         first = await _backend_pid(database)
-        fairy = pool.connect_now()
-        assert fairy is not None  # outside any greenlet, nothing awaited
+        fairy = await pool.checkout()
+        assert fairy is not None  # outside any greenlet
         fairy.close()
         assert await _backend_pid(database) == first  # the same session, kept
     finally:
@@ -79,7 +81,30 @@ async def test_what_may_reconnect_takes_the_usual_path(fresh_pg_url: str, settin
             pool._invalidate(None)  # what SQLAlchemy does after a disconnect error
         else:
             pool._recycle = 0  # pool_recycle: every connection is too old
-        assert pool.connect_now() is None
+        assert await pool.checkout() is None
         assert await _backend_pid(database) != first
+    finally:
+        await database.dispose()
+
+
+@pytest.mark.parametrize("reconnect", [False, True], ids=["as_is", "invalidated_meanwhile"])
+async def test_a_checkout_waits_in_line_for_the_connection_in_use(
+    fresh_pg_url: str, reconnect: bool
+) -> None:
+    database = Database(fresh_pg_url, pool_size=1, max_overflow=0, pool_timeout=5)
+    try:
+        pool = database.engine.pool
+        assert isinstance(pool, KeepAlivePool)
+        holder = await pool.checkout() or await database.raw_connect()
+        first = holder.driver_connection.get_server_pid()
+        waiting = asyncio.create_task(_backend_pid(database))
+        await asyncio.sleep(0.05)
+        assert not waiting.done() and len(pool._waiters) == 1  # in line, no greenlet
+        if reconnect:
+            pool._invalidate(None)
+        holder.close()
+        pid = await asyncio.wait_for(waiting, 5)
+        assert (pid != first) if reconnect else (pid == first)
+        assert await _backend_pid(database) == pid  # one connection, still pooled
     finally:
         await database.dispose()

@@ -214,6 +214,8 @@ class KeepAlivePool(Pool):
         self._idle: deque[tuple[Any, float]] = deque()
         """Checked-in connections and when they came back, the most recent last."""
         self._waiters: deque[asyncio.Future[Any]] = deque()
+        self._handed: Any = None
+        """A connection served in line to :meth:`checkout`, taken by its ``connect``."""
         self._timer: asyncio.TimerHandle | None = None
         self._timer_loop: asyncio.AbstractEventLoop | None = None
         self._sweeps: set[asyncio.Task[None]] = set()
@@ -221,6 +223,10 @@ class KeepAlivePool(Pool):
     # -- checkout and check-in (called from SQLAlchemy's pool, in a greenlet) -------
 
     def _do_get(self) -> Any:
+        handed = self._handed
+        if handed is not None:  # served to a checkout that waited outside SQLAlchemy
+            self._handed = None
+            return handed
         idle = self._idle
         if idle:
             waiters = self._waiters
@@ -239,33 +245,45 @@ class KeepAlivePool(Pool):
                 raise
         return self._wait()
 
-    def connect_now(self) -> Any | None:
-        """A checkout that awaits nothing, outside a greenlet, or None.
+    async def checkout(self) -> Any | None:
+        """A checkout outside SQLAlchemy's greenlet, or None for its usual path.
 
         Entering SQLAlchemy's async pool goes through ``greenlet_spawn``: a new
         greenlet per checkout, ~11 us on the benchmark machine, a tenth of a get by
-        id's CPU. Most checkouts need no await at all: an idle connection is waiting
-        and SQLAlchemy will hand it over as it is. That is the case exactly when
-        nobody waits before us, the most recently returned connection is open and
-        not due for a reconnect (pool invalidation, recycling, soft invalidation),
-        and no pre-ping or checkout listener may reconnect it. Otherwise None: the
-        caller takes the usual path (which may open, wait or reconnect).
+        id's CPU. Most checkouts need no greenlet: either an idle connection is there
+        for the taking, or all are in use and the request waits in line for one (the
+        usual case under load: 50 clients on the default 15 connections), which a
+        plain future does. What needs one is opening a connection, and reconnecting
+        one (pool invalidation, recycling, pre-ping, a checkout listener): then None
+        (the connection served in line, if any, is left for that path to take).
         """
         idle = self._idle
-        if not idle or self._waiters or self._pre_ping or self.dispatch.checkout:
+        if idle:
+            if self._waiters:  # others first (a moment's state: check-ins serve them)
+                return None
+            record = idle[-1][0]
+        elif self._opened < self._max:
             return None
-        record = idle[-1][0]
+        else:
+            record = self._handed = await self._in_line()
+        return self.connect() if self._ready(record) else None
+
+    def _ready(self, record: Any) -> bool:
+        """Whether SQLAlchemy hands ``record`` over as it is, awaiting nothing."""
+        if self._pre_ping or self.dispatch.checkout:
+            return False
         started = record.starttime
-        if (
+        return not (
             record.dbapi_connection is None
             or self._invalidate_time > started
             or record._soft_invalidate_time > started
             or (self._recycle > -1 and time.time() - started > self._recycle)
-        ):
-            return None
-        return self.connect()
+        )
 
     def _wait(self) -> Any:
+        return await_only(self._in_line())
+
+    async def _in_line(self) -> Any:
         # A plain future with a timer, not asyncio.wait_for: every request waits here
         # once under contention (first come, first served), and wait_for's extra
         # coroutine and resume cost ~10-15 us per request (profiled at 50 clients).
@@ -274,7 +292,7 @@ class KeepAlivePool(Pool):
         self._waiters.append(future)
         timer = loop.call_later(self._timeout, _expire, future)
         try:
-            return await_only(future)
+            return await future
         except TimeoutError:
             raise sa_exc.TimeoutError(
                 f"pool limit of {self._max} connections (pool_size {self._keep} + "
@@ -501,7 +519,7 @@ class Database:
         )
         """How units of work run their statements, chosen once (see ``_runner.py``)."""
         pool = self.engine.pool
-        self._connect_now = pool.connect_now if isinstance(pool, KeepAlivePool) else None
+        self._checkout = pool.checkout if isinstance(pool, KeepAlivePool) else None
         """The pool's checkout without a greenlet, when it has one."""
         self.checkin_closes = not isinstance(pool, (KeepAlivePool, StaticPool))
         """Whether checking a connection in may close it (SQLAlchemy's queue pool beyond
@@ -552,9 +570,9 @@ class Database:
         # No asyncio timeout around it: cancelling a checkout midway loses the
         # connection it was setting up. The pool's own timeout bounds the wait for a
         # free connection, the driver's connect timeout a new connection's set-up.
-        connect_now = self._connect_now
-        if connect_now is not None:
-            fairy = connect_now()
+        checkout = self._checkout
+        if checkout is not None:
+            fairy = await checkout()
             if fairy is not None:
                 return fairy
         dialect = self.engine.dialect
