@@ -72,6 +72,9 @@ logger:
     statement = spans["read span_gadgets"]
     use_case = spans["use_case auto.GetSpanGadget"]
     server = next(s for s in spans.values() if s.kind.name == "SERVER")
+    assert server.attributes is not None
+    assert server.attributes["http.route"] == "/gadgets/{id}"  # the template, not the path
+    assert server.attributes["http.response.status_code"] == 200
     assert statement.parent is not None and statement.parent.span_id == use_case.context.span_id
     assert use_case.parent is not None and use_case.parent.span_id == server.context.span_id
     assert len({s.context.trace_id for s in spans.values()}) == 1

@@ -102,11 +102,11 @@ class RequestObserver:
     __slots__ = (
         "_gate",
         "_header",
-        "_out_headers",
         "access_log",
         "access_log_skip",
         "logger",
         "metrics",
+        "out_headers",
         "trace_enabled",
     )
 
@@ -132,7 +132,7 @@ class RequestObserver:
         self._header = RESPONSE_HEADER if header == RESPONSE_HEADER else header
         # The id always goes out as x-request-id (the contract); a differently named
         # incoming header is echoed under its own name as well.
-        self._out_headers = (
+        self.out_headers = (
             (RESPONSE_HEADER,)
             if self._header == RESPONSE_HEADER
             else (RESPONSE_HEADER, self._header)
@@ -154,7 +154,7 @@ class RequestObserver:
         encoded = trace_id.encode("latin-1")
         if self._header is RESPONSE_HEADER:
             return [(RESPONSE_HEADER, encoded)]
-        return [(name, encoded) for name in self._out_headers]
+        return [(name, encoded) for name in self.out_headers]
 
     @property
     def traced(self) -> bool:
@@ -171,13 +171,13 @@ class RequestObserver:
         start = time.perf_counter()
         try:
             if self.trace_enabled and tracing_enabled():
-                with self._span(scope) as current:
+                with self.server_span(scope) as current:
                     try:
                         status = await endpoint.respond(
                             scope, receive, send, self.id_headers(trace_id)
                         )
                     finally:
-                        self._name_span(current, scope, root_path, status)
+                        self.name_span(current, scope, root_path, status)
             else:
                 status = await endpoint.respond(scope, receive, send, self.id_headers(trace_id))
         finally:
@@ -187,13 +187,13 @@ class RequestObserver:
             finally:
                 TRACE_ID.reset(token)
 
-    def _span(self, scope: Scope) -> Any:
+    def server_span(self, scope: Scope) -> Any:
         method = scope.get("method", "GET")
         return span(
             method, "server", **{"http.request.method": method, "url.path": scope.get("path", "")}
         )
 
-    def _name_span(self, current: Any, scope: Scope, root_path: str, status: int) -> None:
+    def name_span(self, current: Any, scope: Scope, root_path: str, status: int) -> None:
         route = _route_template(scope, root_path)
         if route != UNMATCHED_ROUTE:
             current.update_name(f"{scope.get('method', 'GET')} {route}")
@@ -266,7 +266,7 @@ class ObservabilityMiddleware:
                 reset_trace_id(token)
             return
 
-        out_headers = observer._out_headers
+        out_headers = observer.out_headers
         id_headers = observer.id_headers(trace_id)
         status = 500
         root_path = scope.get("root_path", "")
@@ -288,11 +288,11 @@ class ObservabilityMiddleware:
         start = time.perf_counter()
         try:
             if observer.traced:
-                with observer._span(scope) as current:
+                with observer.server_span(scope) as current:
                     try:
                         await self.app(scope, receive, send_with_id)
                     finally:
-                        observer._name_span(current, scope, root_path, status)
+                        observer.name_span(current, scope, root_path, status)
             else:
                 await self.app(scope, receive, send_with_id)
         finally:
