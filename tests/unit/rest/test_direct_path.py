@@ -92,3 +92,18 @@ def test_the_users_own_middleware_still_wraps_loom_routes(tmp_path: Path) -> Non
     for response in (created, fetched):
         assert response.headers["x-stamp"] == "1"
         assert _ID.fullmatch(response.headers["x-request-id"])
+
+
+def test_the_routes_loom_adds_beside_fastapis_are_labelled_by_template(tmp_path: Path) -> None:
+    app = _app(tmp_path)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        assert client.get("/health/live").status_code == 200
+        assert client.get("/docs").status_code == 200
+        assert client.get("/jobs/0f0e0d0c0b0a09080706050403020100").status_code == 404
+        assert client.get("/no/such/path").status_code == 404
+        metrics = client.get("/metrics").text
+    line = 'loom_http_requests_total{method="GET",route="%s",status="%s"}'
+    assert _count(metrics, line % ("/health/live", "200")) == 1
+    assert _count(metrics, line % ("/docs", "200")) == 1
+    assert _count(metrics, line % ("/jobs/{job_id}", "404")) == 1
+    assert _count(metrics, line % ("unmatched", "404")) == 1  # only the unknown path

@@ -20,7 +20,20 @@ from re import Pattern
 from starlette.routing import Route, compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-__all__ = ["LoomRouteMiddleware"]
+__all__ = ["LabelledRoute", "LoomRouteMiddleware"]
+
+
+class LabelledRoute(Route):
+    """A Starlette route that stands in ``scope["route"]`` while it serves.
+
+    The metrics and spans label a request by its route's template; FastAPI's router
+    records the route only for its own API routes, so the routes Loom adds beside them
+    (health, metrics, Swagger UI, the job status URL) would all count as "unmatched".
+    """
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope["route"] = self
+        await super().handle(scope, receive, send)
 
 
 def _first_segment(path: str) -> str:

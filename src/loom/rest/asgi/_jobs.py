@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING, Any, Literal
 import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from loom.core.errors import NotFound
 from loom.rest.asgi._endpoint import problem_response_parts
+from loom.rest.asgi._fast_router import LabelledRoute
 
 if TYPE_CHECKING:
     from loom.core.job.store import JobRecord
@@ -133,5 +134,5 @@ def job_routes(runtime: Runtime) -> tuple[list[BaseRoute], dict[str, Any]]:
             headers={"cache-control": "no-store"},
         )
 
-    route = Route(path, endpoint=get_job, methods=["GET"], include_in_schema=False)
+    route = LabelledRoute(path, endpoint=get_job, methods=["GET"], include_in_schema=False)
     return [route], _openapi(path)

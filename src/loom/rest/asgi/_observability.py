@@ -20,7 +20,6 @@ from typing import Any, Protocol
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from loom.core.config.settings import settings_of
@@ -35,6 +34,7 @@ from loom.core.observability.context import (
 from loom.core.observability.logging import configure_logging, get_logger
 from loom.core.observability.metrics import Metrics
 from loom.core.observability.tracing import span, tracing_enabled
+from loom.rest.asgi._fast_router import LabelledRoute
 
 __all__ = [
     "Draining",
@@ -427,7 +427,9 @@ def health_ready(
 
 def _add_route(app: Any, path: str, endpoint: Endpoint) -> None:
     """Add a GET route, hidden from OpenAPI, on FastAPI or plain Starlette."""
-    app.router.routes.append(Route(path, endpoint, methods=["GET"], include_in_schema=False))
+    app.router.routes.append(
+        LabelledRoute(path, endpoint, methods=["GET"], include_in_schema=False)
+    )
 
 
 def _wrap_outermost(app: Any, factory: Callable[[ASGIApp], ASGIApp]) -> None:

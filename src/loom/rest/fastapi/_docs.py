@@ -17,6 +17,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.staticfiles import StaticFiles
 
+from loom.rest.asgi._fast_router import LabelledRoute
+
 __all__ = ["install_swagger_ui", "local_swagger_assets"]
 
 
@@ -57,5 +59,5 @@ def install_swagger_ui(app: FastAPI, docs_url: str, *, title: str, openapi_url: 
     async def oauth2_redirect(request: Request) -> HTMLResponse:
         return get_swagger_ui_oauth2_redirect_html()
 
-    app.add_route(docs_url, swagger_ui, include_in_schema=False)
-    app.add_route(oauth2_url, oauth2_redirect, include_in_schema=False)
+    for path, endpoint in ((docs_url, swagger_ui), (oauth2_url, oauth2_redirect)):
+        app.router.routes.append(LabelledRoute(path, endpoint, include_in_schema=False))

@@ -20,7 +20,7 @@ from loom.core.errors import LoomError, MethodNotAllowed, NotFound
 from loom.core.observability.metrics import Metrics
 from loom.core.runtime import Runtime
 from loom.rest.asgi._endpoint import MethodDispatcher, problem_response_parts
-from loom.rest.asgi._fast_router import LoomRouteMiddleware
+from loom.rest.asgi._fast_router import LabelledRoute, LoomRouteMiddleware
 from loom.rest.asgi._jobs import job_routes
 from loom.rest.asgi._observability import Draining, ObservabilityMiddleware, RequestObserver
 from loom.rest.fastapi._docs import install_swagger_ui
@@ -310,7 +310,7 @@ def build_fastapi_app(
         # rather than through Starlette's redirect.
         if isinstance(status_route, Route) and not status_route.path.endswith("/"):
             app.router.routes.append(
-                Route(
+                LabelledRoute(
                     status_route.path + "/",
                     endpoint=status_route.endpoint,
                     methods=status_route.methods,
