@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import greenlet
 import pytest
 import sqlalchemy as sa
 from tests.conftest import _pg_admin
@@ -97,13 +98,23 @@ async def test_a_checkout_waits_in_line_for_the_connection_in_use(
         assert isinstance(pool, KeepAlivePool)
         holder = await pool.checkout() or await database.raw_connect()
         first = holder.driver_connection.get_server_pid()
-        waiting = asyncio.create_task(_backend_pid(database))
-        await asyncio.sleep(0.05)
-        assert not waiting.done() and len(pool._waiters) == 1  # in line, no greenlet
-        if reconnect:
-            pool._invalidate(None)
-        holder.close()
-        pid = await asyncio.wait_for(waiting, 5)
+        switches: list[str] = []
+        greenlet.settrace(lambda event, args: switches.append(event))
+        try:
+            waiting = asyncio.create_task(database.raw_connect())
+            await asyncio.sleep(0.05)
+            assert not waiting.done() and len(pool._waiters) == 1  # in line
+            if reconnect:
+                pool._invalidate(None)
+            holder.close()
+            served = await asyncio.wait_for(waiting, 5)
+        finally:
+            greenlet.settrace(None)
+        pid = served.driver_connection.get_server_pid()
+        served.close()
+        # Served as it is, the whole wait ran outside SQLAlchemy's greenlet; a connection
+        # that must reconnect is opened again in one.
+        assert bool(switches) is reconnect
         assert (pid != first) if reconnect else (pid == first)
         assert await _backend_pid(database) == pid  # one connection, still pooled
     finally:

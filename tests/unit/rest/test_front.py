@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +76,12 @@ def test_a_user_middleware_keeps_wrapping_loom_routes(tmp_path: Path) -> None:
     app.add_middleware(StampMiddleware)
     layers = _layers(app.build_middleware_stack())
     assert layers.index(ServerErrorMiddleware) < layers.index(LoomRouteMiddleware)
-    with TestClient(app, raise_server_exceptions=False) as client:
+    with TestClient(app, raise_server_exceptions=False, follow_redirects=False) as client:
         for path in ("/products", "/products/1", "/docs"):
             assert client.get(path).headers.get("x-stamp") == "1", path
+        created = client.post("/categories", json={"name": "cocoa"})
+        fetched = client.get(f"/categories/{created.json()['id']}")
+    assert app._direct is None  # Loom routes are not served before this middleware
+    for response in (created, fetched):
+        assert response.headers["x-stamp"] == "1"
+        assert re.fullmatch(r"[0-9a-f]{32}", response.headers["x-request-id"])

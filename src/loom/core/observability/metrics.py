@@ -131,19 +131,6 @@ class _Counts:
             series = self.series[key] = [0.0] * size
         return series
 
-    def inc(self, key: tuple[str, ...]) -> None:
-        series = self.series.get(key)
-        if series is None:
-            series = self.series[key] = [0.0]
-        series[0] += 1
-
-    def observe(self, key: tuple[str, ...], value: float) -> None:
-        series = self.series.get(key)
-        if series is None:
-            series = self.series[key] = [0.0] * (len(self.bounds) + 2)
-        series[bisect_left(self.bounds, value)] += 1  # the first bucket with value <= le
-        series[-1] += value
-
     def family(self) -> Metric:
         if not self.bounds:
             counter = CounterMetricFamily(self.name, self.doc, labels=self.labels)
@@ -201,12 +188,11 @@ class _LocalRecorder:
     numbers of that label tuple (kept from the first call), then a ``bisect`` and the
     increments, under one lock (a job or a scrape may run on another thread)."""
 
-    __slots__ = ("_bounds", "_lock", "_requests", "_use_cases", "families")
+    __slots__ = ("_lock", "_requests", "_use_cases", "families")
 
     def __init__(self, families: Sequence[_Counts], lock: threading.Lock) -> None:
         self.families = families
         self._lock = lock
-        self._bounds = families[1].bounds
         self._requests: dict[tuple[str, str, int], tuple[list[float], list[float]]] = {}
         self._use_cases: dict[str, list[float]] = {}
 
@@ -223,7 +209,9 @@ class _LocalRecorder:
                 )
             count, series = slots
             count[0] += 1
-            series[bisect_left(self._bounds, seconds)] += 1  # the first bucket with value <= le
+            series[bisect_left(self.families[1].bounds, seconds)] += (
+                1  # first bucket with le >= value
+            )
             series[-1] += seconds
 
     def observe_use_case(self, name: str, seconds: float, failed: bool = False) -> None:
@@ -231,10 +219,10 @@ class _LocalRecorder:
             series = self._use_cases.get(name)
             if series is None:
                 series = self._use_cases[name] = self.families[2].slot((name,))
-            series[bisect_left(self._bounds, seconds)] += 1
+            series[bisect_left(self.families[2].bounds, seconds)] += 1
             series[-1] += seconds
             if failed:
-                self.families[3].inc((name,))
+                self.families[3].slot((name,))[0] += 1
 
 
 class _SharedRecorder:

@@ -108,10 +108,6 @@ class LoomRouteMiddleware:
         self._reserved_source = reserved
         self._reserved: Collection[str] | None = None if reserved is not None else ()
 
-    def concerns(self, scope: Scope) -> bool:
-        """Nothing to do beside the route it found: the match is the whole job."""
-        return False
-
     def routes(self) -> list[Route]:
         """Every route this serves."""
         found = list(self._exact.values())

@@ -131,17 +131,16 @@ class IdempotencyMiddleware:
 
     def _raw_key(self, scope: Scope) -> bytes | None:
         """The request's ``Idempotency-Key`` when its method is one this serves."""
-        if scope["method"] not in self.methods:
-            return None
-        for name, value in scope.get("headers") or ():
-            if name == _HEADER:
-                return bytes(value)
+        if scope["method"] in self.methods:
+            for name, value in scope.get("headers") or ():
+                if name == _HEADER:
+                    return bytes(value)
         return None
 
     def concerns(self, scope: Scope) -> bool:
         """Whether this HTTP request must pass here (a served method with a key); the
         app routes any other request to a Loom endpoint without this layer."""
-        return scope["method"] in self.methods and self._raw_key(scope) is not None
+        return self._raw_key(scope) is not None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         raw_key = self._raw_key(scope) if scope["type"] == "http" else None

@@ -170,7 +170,7 @@ class RequestObserver:
         status = 500
         start = time.perf_counter()
         try:
-            if self.trace_enabled and tracing_enabled():
+            if self.traced:
                 with self.server_span(scope) as current:
                     try:
                         status = await endpoint.respond(

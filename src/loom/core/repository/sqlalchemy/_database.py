@@ -519,7 +519,7 @@ class Database:
         )
         """How units of work run their statements, chosen once (see ``_runner.py``)."""
         pool = self.engine.pool
-        self._checkout = pool.checkout if isinstance(pool, KeepAlivePool) else None
+        self._pool_checkout = pool.checkout if isinstance(pool, KeepAlivePool) else None
         """The pool's checkout without a greenlet, when it has one."""
         self.checkin_closes = not isinstance(pool, (KeepAlivePool, StaticPool))
         """Whether checking a connection in may close it (SQLAlchemy's queue pool beyond
@@ -570,7 +570,7 @@ class Database:
         # No asyncio timeout around it: cancelling a checkout midway loses the
         # connection it was setting up. The pool's own timeout bounds the wait for a
         # free connection, the driver's connect timeout a new connection's set-up.
-        checkout = self._checkout
+        checkout = self._pool_checkout
         if checkout is not None:
             fairy = await checkout()
             if fairy is not None:
